@@ -1,0 +1,18 @@
+/**
+ * tracemalloc for Node.js: Python's `tracemalloc` API over V8's sampling heap profiler.
+ * This barrel holds explicit exports only.
+ */
+export { Frame, Traceback } from './frame.js';
+export type { FrameExtra, RawFrame } from './frame.js';
+export { Snapshot, Trace, Traces } from './snapshot.js';
+export type { KeyType, RawTrace, SnapshotOptions } from './snapshot.js';
+export { Statistic, StatisticDiff } from './statistic.js';
+export { Filter, DomainFilter } from './filter.js';
+export { formatSize } from './format.js';
+export { fnmatch } from './fnmatch.js';
+export { getSourceLine, setSourceReader, registerSource, clearSourceCache } from './source.js';
+export type { SourceReader } from './source.js';
+export { SnapshotFormatError, FORMAT_VERSION, DEFAULT_MAX_BYTES } from './persist.js';
+export type { LoadOptions, SnapshotJSON } from './persist.js';
+export { formatTop } from './top.js';
+export type { FormatTopOptions } from './top.js';

@@ -1,0 +1,79 @@
+/**
+ * Source lines, as Python's `linecache`: `getSourceLine(filename, lineno)` returns the line's text
+ * (without its newline) or `''` when it is unknown. Files are read once and cached; `file://` URLs
+ * are read as paths; text registered with `registerSource` (a source map's `sourcesContent`) is
+ * used for files that are not on disk. Tests can replace the reader with `setSourceReader`.
+ */
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Returns the 1-based line `lineno` of `filename`, or `''` when unknown. */
+export type SourceReader = (filename: string, lineno: number) => string;
+
+const FILE_CACHE_LIMIT = 512;
+const MAX_SOURCE_BYTES = 32 * 1024 * 1024;
+
+const fileCache = new Map<string, string[] | null>();
+const registered = new Map<string, string[]>();
+let customReader: SourceReader | null = null;
+
+function splitLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+function readLines(filename: string): string[] | null {
+  const known = registered.get(filename);
+  if (known !== undefined) return known;
+  let lines = fileCache.get(filename);
+  if (lines !== undefined) return lines;
+  lines = null;
+  try {
+    const path = filename.startsWith('file://') ? fileURLToPath(filename) : filename;
+    // Pseudo-files (`<unknown>`, `node:fs`, `evalmachine.<anonymous>`) are never read.
+    if (path !== '' && !path.startsWith('<') && !path.startsWith('node:')) {
+      const stat = fs.statSync(path, { throwIfNoEntry: false });
+      if (stat !== undefined && stat.isFile() && stat.size <= MAX_SOURCE_BYTES) {
+        lines = splitLines(fs.readFileSync(path, 'utf8'));
+      }
+    }
+  } catch {
+    lines = null;
+  }
+  if (fileCache.size >= FILE_CACHE_LIMIT) fileCache.clear();
+  fileCache.set(filename, lines);
+  return lines;
+}
+
+function defaultReader(filename: string, lineno: number): string {
+  if (!Number.isInteger(lineno) || lineno < 1) return '';
+  const lines = readLines(filename);
+  return lines?.[lineno - 1] ?? '';
+}
+
+/** Python's `linecache.getline(filename, lineno)`, without the trailing newline. */
+export function getSourceLine(filename: string, lineno: number): string {
+  return (customReader ?? defaultReader)(filename, lineno);
+}
+
+/**
+ * Replaces the source reader (tests, or a host that serves sources itself); `null` restores the
+ * default. Returns the reader that was in place (`null` for the default).
+ */
+export function setSourceReader(reader: SourceReader | null): SourceReader | null {
+  if (reader !== null && typeof reader !== 'function') {
+    throw new TypeError('the source reader must be a function (filename, lineno) => string, or null');
+  }
+  const previous = customReader;
+  customReader = reader;
+  return previous;
+}
+
+/** Makes `text` the source of `filename` for `getSourceLine` (e.g. a source map's `sourcesContent`). */
+export function registerSource(filename: string, text: string): void {
+  registered.set(filename, splitLines(text));
+}
+
+/** Forgets every cached file (Python's `linecache.clearcache()`). Registered sources are kept. */
+export function clearSourceCache(): void {
+  fileCache.clear();
+}

@@ -1,0 +1,44 @@
+/** `formatTop`: the `display_top` of Python's tracemalloc documentation, as a string. */
+import { describeType, pyFixed } from './format.js';
+import { sourceLine } from './frame.js';
+import type { KeyType, Snapshot } from './snapshot.js';
+
+export interface FormatTopOptions {
+  /** How to group: `'lineno'` (default), `'filename'` or `'traceback'`. */
+  keyType?: KeyType;
+  /** How many groups to list (default 10); the rest are summed on one `other` line. */
+  limit?: number;
+  /** Count a trace at every frame of its traceback (default false). */
+  cumulative?: boolean;
+}
+
+function kib(size: number): string {
+  return `${pyFixed(size / 1024, 1)} KiB`;
+}
+
+/**
+ * The top allocation sites of `snapshot`, as Python's `display_top` prints them:
+ * `Top 10 lines`, `#1: dir/file.js:6: 102400.0 KiB`, the source line, `K other: X KiB` and
+ * `Total allocated size: X KiB`. File names keep their last two path parts.
+ */
+export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): string {
+  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, not ${describeType(options)}`);
+  const { keyType = 'lineno', limit = 10, cumulative = false } = options;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
+    throw new TypeError(`limit must be an integer >= 0, not ${describeType(limit) === 'number' ? limit : describeType(limit)}`);
+  }
+  const stats = snapshot.statistics(keyType, cumulative);
+  const out = [`Top ${limit} lines`];
+  stats.slice(0, limit).forEach((stat, i) => {
+    const frame = stat.traceback.at(0);
+    const filename = frame === undefined ? '<unknown>' : frame.filename.split('/').slice(-2).join('/');
+    const lineno = frame?.lineno ?? 0;
+    out.push(`#${i + 1}: ${filename}:${lineno}: ${kib(stat.size)}`);
+    const line = frame === undefined ? '' : sourceLine(stat.traceback._lines, frame.filename, frame.lineno).trim();
+    if (line !== '') out.push(`    ${line}`);
+  });
+  const other = stats.slice(limit);
+  if (other.length > 0) out.push(`${other.length} other: ${kib(other.reduce((sum, s) => sum + s.size, 0))}`);
+  out.push(`Total allocated size: ${kib(stats.reduce((sum, s) => sum + s.size, 0))}`);
+  return out.join('\n');
+}
