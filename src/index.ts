@@ -16,3 +16,9 @@ export { SnapshotFormatError, FORMAT_VERSION, DEFAULT_MAX_BYTES } from './persis
 export type { LoadOptions, SnapshotJSON } from './persist.js';
 export { formatTop } from './top.js';
 export type { FormatTopOptions } from './top.js';
+export {
+  start, stop, isTracing, clearTraces, getTracebackLimit, getTracedMemory, resetPeak,
+  getTracemallocMemory, takeSnapshot, HEAP_DOMAIN, EXTERNAL_DOMAIN, DEFAULT_SAMPLING_INTERVAL,
+  setRawTraceSourceForTesting,
+} from './tracer.js';
+export type { StartOptions } from './tracer.js';

@@ -122,7 +122,7 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
     fail(`written in format version ${v.version}, newer than this reader's version ${FORMAT_VERSION}; upgrade tracemalloc to read it`);
   }
   const int = (x: unknown, min: number, max: number): boolean => typeof x === 'number' && Number.isInteger(x) && x >= min && x <= max;
-  if (!int(v.tracebackLimit, 0, 65535)) fail('"tracebackLimit" must be an integer in [0; 65535]');
+  if (!int(v.tracebackLimit, 0, Number.MAX_SAFE_INTEGER)) fail('"tracebackLimit" must be an integer >= 0');
   const interval = v.samplingInterval ?? null;
   if (interval !== null && !(typeof interval === 'number' && interval > 0 && Number.isFinite(interval))) fail('"samplingInterval" must be a number > 0 or null');
   const meta = v.meta ?? {};
@@ -191,6 +191,7 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
     Uint32Array.from(tbFrames as number[]),
     Float64Array.from(totals as (number | null)[], (x) => (x === null ? -1 : x)),
     sources,
+    true,
   );
   const columns = new TraceColumns(
     tables,

@@ -135,7 +135,8 @@ function checkKeyType(keyType: unknown, cumulative: unknown): asserts keyType is
   }
 }
 
-function addRawTrace(builder: StoreBuilder, raw: unknown, index: number): void {
+/** @internal Validates one raw trace and adds it to `builder`. */
+export function addRawTrace(builder: StoreBuilder, raw: unknown, index: number): void {
   const where = `raw trace ${index}`;
   if (!Array.isArray(raw) || raw.length < 3 || raw.length > 5) {
     throw new TypeError(`${where} must be [domain, size, frames, totalNframe?, count?], not ${describeType(raw)}`);
@@ -218,8 +219,9 @@ export class Snapshot {
 
   #setColumns(columns: TraceColumns): void {
     this._columns = columns;
-    const sources = columns.tables.sources;
-    this.#lines = sources.size > 0 ? (filename, lineno) => sources.get(`${filename}\0${lineno}`) : null;
+    const { sources, sourcesOnly } = columns.tables;
+    if (sourcesOnly) this.#lines = (filename, lineno) => sources.get(`${filename}\0${lineno}`) ?? '';
+    else this.#lines = sources.size > 0 ? (filename, lineno) => sources.get(`${filename}\0${lineno}`) : null;
   }
 
   /** The traces, array-like (`length`, `at(i)`, `[i]`, iteration). */
@@ -464,7 +466,7 @@ export class Snapshot {
 
   /** A plain JSON value of the whole snapshot (the file format of `dump`, uncompressed). */
   toJSON(): SnapshotJSON {
-    return columnsToJSON(this._columns, this.tracebackLimit, this.samplingInterval, this.meta, (file, line) => this.#lines?.(file, line));
+    return columnsToJSON(this._columns, this.tracebackLimit, this.samplingInterval, { ...this.meta }, (file, line) => this.#lines?.(file, line));
   }
 
   /** Rebuilds a snapshot from `toJSON()`'s value, validating every field. */

@@ -19,6 +19,11 @@ export class Tables {
     readonly tbTotals: Float64Array,
     /** Source lines captured with the snapshot: key `${filename}\0${lineno}`. */
     readonly sources: ReadonlyMap<string, string>,
+    /**
+     * The snapshot came from a file or JSON: `sources` holds every line it has, and no other file
+     * is ever read for it (a loaded snapshot cannot make the reader open files it names).
+     */
+    readonly sourcesOnly = false,
   ) {}
 
   get frameCount(): number {

@@ -1,6 +1,7 @@
 /** `formatTop`: the `display_top` of Python's tracemalloc documentation, as a string. */
+import { DomainFilter } from './filter.js';
 import { describeType, pyFixed } from './format.js';
-import { sourceLine } from './frame.js';
+import { sourceLine, type Traceback } from './frame.js';
 import type { KeyType, Snapshot } from './snapshot.js';
 
 export interface FormatTopOptions {
@@ -19,7 +20,8 @@ function kib(size: number): string {
 /**
  * The top allocation sites of `snapshot`, as Python's `display_top` prints them:
  * `Top 10 lines`, `#1: dir/file.js:6: 102400.0 KiB`, the source line, `K other: X KiB` and
- * `Total allocated size: X KiB`. File names keep their last two path parts.
+ * `Total allocated size: X KiB`. File names keep their last two path parts. When a listed site
+ * holds V8-heap traces of a sampled snapshot, a note says that their lines are function starts.
  */
 export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): string {
   if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, not ${describeType(options)}`);
@@ -37,8 +39,24 @@ export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): s
     const line = frame === undefined ? '' : sourceLine(stat.traceback._lines, frame.filename, frame.lineno).trim();
     if (line !== '') out.push(`    ${line}`);
   });
+  if (snapshot.samplingInterval !== null && listsHeapSites(snapshot, stats.slice(0, limit), keyType, cumulative)) {
+    out.push(HEAP_NOTE);
+  }
   const other = stats.slice(limit);
   if (other.length > 0) out.push(`${other.length} other: ${kib(other.reduce((sum, s) => sum + s.size, 0))}`);
   out.push(`Total allocated size: ${kib(stats.reduce((sum, s) => sum + s.size, 0))}`);
   return out.join('\n');
+}
+
+/** Said under the list when it shows V8-heap sites: their lines are not the allocating lines. */
+export const HEAP_NOTE = '(V8 heap sites are functions: the line shown is where the allocating function starts)';
+
+function tracebackKey(tb: Traceback): string {
+  return Array.from(tb, (f) => `${f.filename}\0${f.lineno}`).join('\u0001');
+}
+
+function listsHeapSites(snapshot: Snapshot, listed: readonly { traceback: Traceback }[], keyType: KeyType, cumulative: boolean): boolean {
+  if (listed.length === 0) return false;
+  const heap = new Set(snapshot.filterTraces([new DomainFilter(true, 0)]).statistics(keyType, cumulative).map((s) => tracebackKey(s.traceback)));
+  return listed.some((s) => heap.has(tracebackKey(s.traceback)));
 }

@@ -1,0 +1,215 @@
+/**
+ * The live tracer: Python's module functions (`start`, `stop`, `takeSnapshot`,
+ * `getTracedMemory`, ...) over V8's sampling heap profiler. All tracer state lives in `state`;
+ * `stop()` drops it, leaving no timer, session or listener behind.
+ */
+import { describeType } from './format.js';
+import { HeapSampler } from './inspector.js';
+import { heapUsed, MemoryCounter } from './memory.js';
+import { addProfile } from './profile.js';
+import { CallFrameResolver } from './resolve.js';
+import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
+import { StoreBuilder } from './store.js';
+
+/** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
+export const HEAP_DOMAIN = 0;
+/** Domain of ArrayBuffer backing stores: Buffers and typed arrays (frames name the exact call line). */
+export const EXTERNAL_DOMAIN = 1;
+
+/** The default mean number of bytes between two heap samples (see docs/performance.md). */
+export const DEFAULT_SAMPLING_INTERVAL = 64 * 1024;
+/** V8's sampling heap profiler records at most this many frames of a stack. */
+export const V8_MAX_STACK_DEPTH = 128;
+
+export interface StartOptions {
+  /** Frames kept per traceback, 1 to 65535 (same as the first argument). Default 1. */
+  nframe?: number;
+  /** Mean bytes between heap samples; smaller is more precise and costs more. */
+  samplingInterval?: number;
+  /** Trace ArrayBuffer/Buffer backing stores (domain 1). Default true. */
+  external?: boolean;
+  /** Map frames of generated code to the original sources. Default true. */
+  sourceMaps?: boolean;
+  /** Record a stack for every allocation so `getObjectTraceback` works (costly). Default false. */
+  trackAllocations?: boolean;
+  /** `'live'`: objects still alive (default); `'allocated'`: also objects already collected. */
+  mode?: 'live' | 'allocated';
+}
+
+interface TracerState {
+  readonly sampler: HeapSampler;
+  readonly interval: number;
+  readonly mode: 'live' | 'allocated';
+  readonly resolver: CallFrameResolver;
+  readonly counter: MemoryCounter;
+  readonly options: Required<Omit<StartOptions, 'nframe'>>;
+  /** Samples in the last profile read (to estimate the sampler's own memory). */
+  lastSamples: number;
+}
+
+let state: TracerState | null = null;
+let tracebackLimit = 1;
+let rawTraceSource: (() => Iterable<RawTrace>) | null = null;
+
+function checkBooleanOption(options: StartOptions, name: keyof StartOptions, dflt: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return dflt;
+  if (typeof value !== 'boolean') throw new TypeError(`options.${name} must be a boolean, not ${describeType(value)}`);
+  return value;
+}
+
+function checkNframe(nframe: unknown): number {
+  if (typeof nframe !== 'number' || !Number.isInteger(nframe)) {
+    throw new TypeError(`the number of frames must be an integer, not ${typeof nframe === 'number' ? nframe : describeType(nframe)}`);
+  }
+  if (nframe < 1 || nframe > 65535) throw new RangeError('the number of frames must be in range [1; 65535]');
+  return nframe;
+}
+
+/**
+ * Starts tracing memory allocations, keeping `nframe` frames per traceback (Python's
+ * `start(nframe=1)`). Already tracing: the arguments are checked, then nothing changes.
+ */
+export function start(nframe?: number | StartOptions, options?: StartOptions): void {
+  let opts: StartOptions = options ?? {};
+  let n: unknown = nframe;
+  if (typeof nframe === 'object' && nframe !== null) {
+    if (options !== undefined) throw new TypeError('start(options) takes no second argument');
+    opts = nframe;
+    n = opts.nframe;
+  } else if (opts === null || typeof opts !== 'object') {
+    throw new TypeError(`options must be an object, not ${describeType(opts)}`);
+  } else if (opts.nframe !== undefined && nframe !== undefined && opts.nframe !== nframe) {
+    throw new TypeError(`start(${String(nframe)}, { nframe: ${String(opts.nframe)} }) gives two different numbers of frames`);
+  }
+  const limit = checkNframe(n ?? opts.nframe ?? 1);
+  const interval = opts.samplingInterval ?? DEFAULT_SAMPLING_INTERVAL;
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1) {
+    throw new RangeError(`options.samplingInterval must be an integer number of bytes in [1; 2147483647], not ${String(interval)}`);
+  }
+  const mode = opts.mode ?? 'live';
+  if (mode !== 'live' && mode !== 'allocated') throw new RangeError(`options.mode must be 'live' or 'allocated', not ${String(mode)}`);
+  const resolved = {
+    samplingInterval: interval,
+    external: checkBooleanOption(opts, 'external', true),
+    sourceMaps: checkBooleanOption(opts, 'sourceMaps', true),
+    trackAllocations: checkBooleanOption(opts, 'trackAllocations', false),
+    mode,
+  };
+  if (state !== null) return;
+
+  const sampler = new HeapSampler();
+  sampler.start(interval, mode === 'allocated');
+  const counter = new MemoryCounter(() => 0);
+  counter.start();
+  state = {
+    sampler,
+    interval,
+    mode,
+    resolver: new CallFrameResolver(resolved.sourceMaps),
+    counter,
+    options: resolved,
+    lastSamples: 0,
+  };
+  tracebackLimit = limit;
+}
+
+/** Stops tracing and forgets every trace. Idempotent; leaves no timer, session or patch behind. */
+export function stop(): void {
+  const s = state;
+  if (s === null) return;
+  state = null;
+  s.counter.stop();
+  s.sampler.stop();
+}
+
+/** Is the tracer running? */
+export function isTracing(): boolean {
+  return state !== null;
+}
+
+/** Frames kept per traceback: the last `start()`'s limit (1 before any start; kept after stop). */
+export function getTracebackLimit(): number {
+  return tracebackLimit;
+}
+
+/** Forgets every trace while tracing goes on; current and peak become 0. */
+export function clearTraces(): void {
+  const s = state;
+  if (s === null) return;
+  s.sampler.restart(s.interval, s.mode === 'allocated');
+  s.resolver.clear();
+  s.counter.clear();
+  s.lastSamples = 0;
+}
+
+/**
+ * `[current, peak]` traced bytes since `start()` (all domains). Cheap: never forces a GC. The
+ * heap part counts garbage not yet collected and is re-anchored on the profile at each snapshot;
+ * `[0, 0]` when not tracing.
+ */
+export function getTracedMemory(): [current: number, peak: number] {
+  return state === null ? [0, 0] : state.counter.read();
+}
+
+/** Sets the peak to the current traced size (Python's `reset_peak()`). */
+export function resetPeak(): void {
+  state?.counter.resetPeak();
+}
+
+/** Bytes the sampler's samples hold inside V8, by V8's layout (a global handle and a record). */
+const SAMPLE_COST = 96;
+
+/**
+ * Estimated bytes the tracer itself holds: V8's samples (estimated from the traced heap and the
+ * interval), caches and registries. 0 when not tracing.
+ */
+export function getTracemallocMemory(): number {
+  const s = state;
+  if (s === null) return 0;
+  const heapTraced = s.counter.current();
+  const samples = Math.max(s.lastSamples, Math.ceil(heapTraced / s.interval));
+  return samples * SAMPLE_COST + s.resolver.byteSize();
+}
+
+/**
+ * Takes a snapshot of the traces of objects still alive. Reading V8's profile runs a full GC
+ * first, so it is synchronous and costs about one major GC. Throws when not tracing.
+ */
+export function takeSnapshot(): Snapshot {
+  const s = state;
+  if (s === null) {
+    const err = new Error('the tracemalloc module must be tracing memory allocations to take a snapshot');
+    (err as Error & { code: string }).code = 'ERR_TRACEMALLOC_NOT_TRACING';
+    throw err;
+  }
+  const builder = new StoreBuilder();
+  if (rawTraceSource !== null) {
+    let i = 0;
+    for (const raw of rawTraceSource()) addRawTrace(builder, raw, i++);
+  } else {
+    const profile = s.sampler.profile();
+    const usedNow = heapUsed();
+    const traced = addProfile(builder, profile, {
+      nframe: tracebackLimit,
+      interval: s.interval,
+      domain: HEAP_DOMAIN,
+      resolve: s.resolver.resolve,
+    });
+    s.lastSamples = profile.samples.length;
+    s.counter.anchor(traced, usedNow);
+  }
+  return Snapshot._fromColumns(builder.build(), tracebackLimit, {
+    samplingInterval: s.interval,
+    meta: { time: new Date().toISOString(), pid: process.pid, node: process.version, mode: s.mode },
+  });
+}
+
+/**
+ * For tests of this package (Python's tests mock `_get_traces` the same way): while set,
+ * `takeSnapshot()` takes its heap traces from `source` instead of V8. `null` restores V8.
+ * @internal
+ */
+export function setRawTraceSourceForTesting(source: (() => Iterable<RawTrace>) | null): void {
+  rawTraceSource = source;
+}
