@@ -125,3 +125,170 @@ export class HeapSampler {
     session.disconnect();
   }
 }
+
+/** One frame of an allocation stack from V8's allocation tracker, most recent first. */
+export interface AllocationFrame {
+  functionName: string;
+  scriptId: string;
+  url: string;
+  /** 1-based, as the heap snapshot's trace_function_infos give them (the function's start). */
+  line: number;
+  column: number;
+}
+
+const PROBE = 'tracemalloc.probe';
+
+interface HeapSnapshotJSON {
+  snapshot: { meta: { node_fields: string[]; trace_function_info_fields: string[]; trace_node_fields: string[] } };
+  nodes: number[];
+  strings: string[];
+  trace_function_infos: number[];
+  trace_tree: unknown[];
+}
+
+/**
+ * V8's allocation tracker (`HeapProfiler.startTrackingHeapObjects` with `trackAllocations`): a
+ * stack for every allocation, read back through a heap snapshot. Slow by nature; for debugging.
+ */
+export class AllocationTracker {
+  #session: inspector.Session | null = null;
+
+  #post<T>(method: string, params?: Record<string, unknown>): T {
+    const session = this.#session;
+    if (session === null) throw new InspectorError('the inspector session is closed');
+    let done = false;
+    let error: Error | null = null;
+    let result: unknown;
+    session.post(method, params ?? {}, (err: Error | null, res?: unknown) => {
+      done = true;
+      error = err;
+      result = res;
+    });
+    if (!done) throw new InspectorError(`the inspector did not answer ${method} synchronously`);
+    if (error !== null) throw new InspectorError(`${method} failed: ${(error as Error).message}`, { cause: error });
+    return result as T;
+  }
+
+  start(): void {
+    if (this.#session !== null) return;
+    this.#session = new inspector.Session();
+    this.#session.connect();
+    try {
+      this.#post('HeapProfiler.enable');
+      this.#post('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
+    } catch (err) {
+      this.stop();
+      throw new InspectorError(`cannot start V8's allocation tracker: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * The allocation stack of `value` (most recent first), or `null` when V8 did not record one
+   * (allocated before tracking started, or not a heap object). Takes a full heap snapshot.
+   */
+  stackOf(value: unknown): AllocationFrame[] | null {
+    const key = Symbol.for(PROBE);
+    const g = globalThis as Record<symbol, unknown>;
+    g[key] = value;
+    let objectId: string | undefined;
+    try {
+      const evaluated = this.#post<{ result: { objectId?: string } }>('Runtime.evaluate', {
+        expression: `globalThis[Symbol.for(${JSON.stringify(PROBE)})]`,
+        objectGroup: 'tracemalloc',
+      });
+      objectId = evaluated.result.objectId;
+    } finally {
+      delete g[key];
+    }
+    if (objectId === undefined) return null;
+    try {
+      // Ids are given to every object by a heap snapshot: take it first, then ask for the id.
+      const snapshot = this.#heapSnapshot();
+      const { heapSnapshotObjectId } = this.#post<{ heapSnapshotObjectId: string }>('HeapProfiler.getHeapObjectId', { objectId });
+      return allocationStack(snapshot, Number(heapSnapshotObjectId));
+    } finally {
+      this.#post('Runtime.releaseObjectGroup', { objectGroup: 'tracemalloc' });
+    }
+  }
+
+  #heapSnapshot(): HeapSnapshotJSON {
+    const session = this.#session!;
+    const chunks: string[] = [];
+    const onChunk = (message: { params: { chunk: string } }): void => {
+      chunks.push(message.params.chunk);
+    };
+    session.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+    try {
+      this.#post('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    } finally {
+      session.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+    }
+    return JSON.parse(chunks.join('')) as HeapSnapshotJSON;
+  }
+
+  /** Stops tracking and closes the session. Idempotent, never throws. */
+  stop(): void {
+    const session = this.#session;
+    if (session === null) return;
+    try {
+      this.#post('HeapProfiler.stopTrackingHeapObjects', { reportProgress: false });
+    } catch {
+      // Not tracking (start failed half-way).
+    }
+    try {
+      this.#post('HeapProfiler.disable');
+    } catch {
+      // Disconnecting below is what matters.
+    }
+    this.#session = null;
+    session.disconnect();
+  }
+}
+
+/** The stack recorded for heap object `id` in a snapshot taken while tracking allocations. */
+export function allocationStack(snap: HeapSnapshotJSON, id: number): AllocationFrame[] | null {
+  const meta = snap.snapshot.meta;
+  const nodeFields = meta.node_fields.length;
+  const idField = meta.node_fields.indexOf('id');
+  const traceField = meta.node_fields.indexOf('trace_node_id');
+  if (!(id > 0) || idField < 0 || traceField < 0) return null;
+  let traceId = 0;
+  for (let i = 0; i < snap.nodes.length; i += nodeFields) {
+    if (snap.nodes[i + idField] === id) {
+      traceId = snap.nodes[i + traceField]!;
+      break;
+    }
+  }
+  if (traceId === 0) return null;
+  const tnf = meta.trace_node_fields.length;
+  const parents = new Map<number, number>();
+  const infos = new Map<number, number>();
+  const pending: Array<[unknown[], number]> = [[snap.trace_tree, 0]];
+  while (pending.length > 0) {
+    const [nodes, parent] = pending.pop()!;
+    for (let i = 0; i < nodes.length; i += tnf) {
+      const nodeId = nodes[i] as number;
+      parents.set(nodeId, parent);
+      infos.set(nodeId, nodes[i + 1] as number);
+      pending.push([nodes[i + 4] as unknown[], nodeId]);
+    }
+  }
+  const f = meta.trace_function_info_fields;
+  const width = f.length;
+  const [iName, iScript, iScriptId, iLine, iColumn] = ['name', 'script_name', 'script_id', 'line', 'column'].map((n) => f.indexOf(n)) as [number, number, number, number, number];
+  const frames: AllocationFrame[] = [];
+  for (let nodeId = traceId; nodeId > 0; nodeId = parents.get(nodeId) ?? 0) {
+    const base = infos.get(nodeId)! * width;
+    const rec = snap.trace_function_infos;
+    const name = snap.strings[rec[base + iName]!] ?? '';
+    if (name === '(root)') break;
+    frames.push({
+      functionName: name,
+      url: snap.strings[rec[base + iScript]!] ?? '',
+      scriptId: String(rec[base + iScriptId]),
+      line: rec[base + iLine]!,
+      column: rec[base + iColumn]!,
+    });
+  }
+  return frames;
+}

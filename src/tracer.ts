@@ -4,12 +4,13 @@
  * `stop()` drops it, leaving no timer, session or listener behind.
  */
 import { describeType } from './format.js';
-import { HeapSampler } from './inspector.js';
+import { AllocationTracker, HeapSampler } from './inspector.js';
 import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
 import { CallFrameResolver } from './resolve.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
 import { StoreBuilder } from './store.js';
+import { Frame, Traceback } from './frame.js';
 
 /** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
 export const HEAP_DOMAIN = 0;
@@ -45,6 +46,8 @@ interface TracerState {
   readonly options: Required<Omit<StartOptions, 'nframe'>>;
   /** Samples in the last profile read (to estimate the sampler's own memory). */
   lastSamples: number;
+  /** V8's allocation tracker, with `trackAllocations: true`. */
+  readonly tracker: AllocationTracker | null;
 }
 
 let state: TracerState | null = null;
@@ -100,6 +103,16 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
 
   const sampler = new HeapSampler();
   sampler.start(interval, mode === 'allocated');
+  let tracker: AllocationTracker | null = null;
+  if (resolved.trackAllocations) {
+    tracker = new AllocationTracker();
+    try {
+      tracker.start();
+    } catch (err) {
+      sampler.stop();
+      throw err;
+    }
+  }
   const counter = new MemoryCounter(() => 0);
   counter.start();
   state = {
@@ -110,6 +123,7 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
     counter,
     options: resolved,
     lastSamples: 0,
+    tracker,
   };
   tracebackLimit = limit;
 }
@@ -120,6 +134,7 @@ export function stop(): void {
   if (s === null) return;
   state = null;
   s.counter.stop();
+  s.tracker?.stop();
   s.sampler.stop();
 }
 
@@ -212,4 +227,24 @@ export function takeSnapshot(): Snapshot {
  */
 export function setRawTraceSourceForTesting(source: (() => Iterable<RawTrace>) | null): void {
   rawTraceSource = source;
+}
+
+/**
+ * The traceback where `obj` was allocated (Python's `get_object_traceback`), or `null` when not
+ * tracing with `trackAllocations: true` or when V8 recorded no stack for it (allocated before
+ * `start()`). Frames name each function's first line. Slow: it takes a full heap snapshot.
+ */
+export function getObjectTraceback(obj: unknown): Traceback | null {
+  const s = state;
+  if (s === null || s.tracker === null) return null;
+  const stack = s.tracker.stackOf(obj);
+  if (stack === null) return null;
+  const frames = [];
+  for (const f of stack) {
+    const r = s.resolver.resolve({ functionName: f.functionName, scriptId: f.scriptId, url: f.url, lineNumber: f.line - 1, columnNumber: f.column - 1 });
+    if (r !== null) frames.push(r);
+  }
+  if (frames.length === 0) return null;
+  const kept = frames.slice(0, tracebackLimit).map((r) => new Frame(r.filename, r.lineno, { column: r.column || null, functionName: r.functionName }));
+  return new Traceback(kept, frames.length);
 }
