@@ -67,27 +67,42 @@ export class HeapSampler {
     return result as T;
   }
 
-  /** Opens the session and starts sampling every `interval` bytes on average. */
+  /**
+   * Opens the session and starts sampling every `interval` bytes on average. V8 has one sampling
+   * heap profiler per isolate: if another tool (a profiler, DevTools) is already running it, this
+   * throws rather than take it over, which would silently wreck that tool's profile.
+   */
   start(interval: number, includeCollected: boolean): void {
     if (this.#session !== null) return;
     const session = new inspector.Session();
     session.connect();
     this.#session = session;
+    let busy = false;
     try {
       this.#post('HeapProfiler.enable');
-      this.#post('HeapProfiler.startSampling', {
-        samplingInterval: interval,
-        includeObjectsCollectedByMajorGC: includeCollected,
-        includeObjectsCollectedByMinorGC: includeCollected,
-      });
+      try {
+        // Answers only when the isolate's sampler is running: then someone else owns it.
+        this.#post('HeapProfiler.getSamplingProfile');
+        busy = true;
+      } catch {
+        busy = false;
+      }
+      if (!busy) {
+        this.#post('HeapProfiler.startSampling', {
+          samplingInterval: interval,
+          includeObjectsCollectedByMajorGC: includeCollected,
+          includeObjectsCollectedByMinorGC: includeCollected,
+        });
+      }
     } catch (err) {
-      this.stop();
-      const message = (err as Error).message;
+      this.#close();
+      throw new InspectorError(`cannot start V8's sampling heap profiler: ${(err as Error).message}`, { cause: err });
+    }
+    if (busy) {
+      this.#close();
       throw new InspectorError(
-        /already|started/i.test(message)
-          ? `V8's sampling heap profiler is already running in this thread (another profiler, such as @datadog/pprof or DevTools, owns it): ${message}`
-          : `cannot start V8's sampling heap profiler: ${message}`,
-        { cause: err },
+        "V8's sampling heap profiler is already running in this thread: another tool (such as @datadog/pprof's heap " +
+          'profiler or DevTools allocation sampling) owns it, and V8 has only one. Stop that tool before tracemalloc.start().',
       );
     }
   }
@@ -98,7 +113,18 @@ export class HeapSampler {
 
   /** Reads the samples of objects still alive. V8 runs a full GC first: this is not cheap. */
   profile(): SamplingProfile {
-    return this.#post<{ profile: SamplingProfile }>('HeapProfiler.getSamplingProfile').profile;
+    try {
+      return this.#post<{ profile: SamplingProfile }>('HeapProfiler.getSamplingProfile').profile;
+    } catch (err) {
+      if (/not started/i.test((err as Error).message)) {
+        throw new InspectorError(
+          "V8's sampling heap profiler was stopped by another tool in this thread (a profiler or DevTools); " +
+            'call tracemalloc.stop() and start() again once that tool is done',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   /** Forgets every sample so far, keeping the same settings. */
@@ -113,13 +139,19 @@ export class HeapSampler {
 
   /** Stops sampling and closes the session. Idempotent, never throws. */
   stop(): void {
-    const session = this.#session;
-    if (session === null) return;
+    if (this.#session === null) return;
     try {
       this.#post('HeapProfiler.stopSampling');
     } catch {
-      // Not sampling (start failed half-way): nothing to stop.
+      // Not sampling (start failed half-way, or another tool stopped it): nothing to stop.
     }
+    this.#close();
+  }
+
+  /** Disables the domain and disconnects, without touching the sampler. */
+  #close(): void {
+    const session = this.#session;
+    if (session === null) return;
     try {
       this.#post('HeapProfiler.disable');
     } catch {
