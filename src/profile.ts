@@ -28,6 +28,17 @@ export interface ProfileConversion {
   /** Domain of the traces (0, the V8 heap). */
   domain: number;
   resolve: FrameResolver;
+  /**
+   * Is this frame the tracer's own code? A sample with such a frame anywhere in its stack is the
+   * tracer's own allocation: it is left out of the traces and counted in `own`.
+   */
+  isOwn?: (callFrame: CallFrame) => boolean;
+}
+
+/** Bytes added to the snapshot (`traced`) and bytes of the tracer's own samples left out (`own`). */
+export interface ProfileTotals {
+  traced: number;
+  own: number;
 }
 
 /**
@@ -59,11 +70,11 @@ export function unscaleSample(size: number, interval: number): { objectSize: num
 }
 
 /**
- * Adds one trace per sample of `profile` to `builder` and returns the total bytes added. Stacks
+ * Adds one trace per sample of `profile` to `builder` and returns the bytes added. Stacks
  * are read from the tree; builtin and pseudo frames are folded into their JavaScript caller; a
  * stack with no JavaScript frame at all becomes `<unknown>:0` named after V8's label.
  */
-export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv: ProfileConversion): number {
+export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv: ProfileConversion): ProfileTotals {
   const parent = new Map<number, ProfileNode | null>();
   const byId = new Map<number, ProfileNode>();
   const stack: ProfileNode[] = [profile.head];
@@ -86,26 +97,39 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
     }
     return id;
   };
-  const tracebackOfNode = new Map<number, number>();
+  const OWN = -1;
+  const tracebackOfNode = new Map<number, number>(); // node id -> traceback id, or OWN
   const unscaled = new Map<number, { objectSize: number; count: number }>();
-  let total = 0;
+  const totals: ProfileTotals = { traced: 0, own: 0 };
+  const isOwn = conv.isOwn;
   for (const sample of profile.samples) {
     let tb = tracebackOfNode.get(sample.nodeId);
     if (tb === undefined) {
       const node = byId.get(sample.nodeId);
       const frames: number[] = [];
       let label: string | null = null;
+      let own = false;
       for (let n: ProfileNode | null | undefined = node; n != null && n !== profile.head; n = parent.get(n.id)) {
+        if (isOwn !== undefined && isOwn(n.callFrame)) {
+          own = true;
+          break;
+        }
         const f = frameOf(n);
         if (f !== null) frames.push(f);
         else if (label === null && frames.length === 0) label = n.callFrame.functionName || null;
       }
-      const totalNframe = frames.length;
-      if (frames.length === 0) {
-        frames.push(builder.frame('<unknown>', 0, 0, label));
+      if (own) {
+        tb = OWN;
+      } else {
+        const totalNframe = frames.length;
+        if (frames.length === 0) frames.push(builder.frame('<unknown>', 0, 0, label));
+        tb = builder.traceback(frames.slice(0, conv.nframe), Math.max(totalNframe, 1));
       }
-      tb = builder.traceback(frames.slice(0, conv.nframe), Math.max(totalNframe, 1));
       tracebackOfNode.set(sample.nodeId, tb);
+    }
+    if (tb === OWN) {
+      totals.own += sample.size;
+      continue;
     }
     let u = unscaled.get(sample.size);
     if (u === undefined) {
@@ -113,7 +137,7 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
       unscaled.set(sample.size, u);
     }
     builder.trace(conv.domain, sample.size, u.count, tb);
-    total += sample.size;
+    totals.traced += sample.size;
   }
-  return total;
+  return totals;
 }

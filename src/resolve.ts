@@ -3,13 +3,33 @@
  * maps applied, and memory of scripts already collected (V8 reports them with an empty url and
  * line -1, so their url and each function's position are remembered from earlier reads).
  */
-import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { CallFrame } from './inspector.js';
 import type { ResolvedFrame } from './profile.js';
 import { mapPosition } from './sourcemap.js';
 
 const log = debuglog('tracemalloc');
+
+/** This package's compiled code: frames in it are the tracer's own (see `isOwnCallFrame`). */
+const OWN_DIR = path.resolve(__dirname) + path.sep;
+const OWN_DIR_URL = pathToFileURL(OWN_DIR).href;
+/** The wrappers of the external domain: user allocations pass through them, so they are not "own". */
+const PASS_THROUGH = new Set(['external.js']);
+
+/**
+ * Is this call frame in the tracer's own code? Python's documentation filters tracemalloc's own
+ * allocations out of snapshots; here they are left out and counted by getTracemallocMemory().
+ */
+export function isOwnCallFrame(cf: CallFrame): boolean {
+  const url = cf.url;
+  let rest: string;
+  if (url.startsWith(OWN_DIR)) rest = url.slice(OWN_DIR.length);
+  else if (url.startsWith(OWN_DIR_URL)) rest = url.slice(OWN_DIR_URL.length);
+  else return false;
+  return !PASS_THROUGH.has(rest);
+}
 const CACHE_LIMIT = 50_000;
 
 /** A url as a filename: `file://` URLs become paths; `node:` specifiers and other urls stay. */

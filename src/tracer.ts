@@ -7,7 +7,7 @@ import { describeType } from './format.js';
 import { AllocationTracker, HeapSampler } from './inspector.js';
 import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
-import { CallFrameResolver } from './resolve.js';
+import { CallFrameResolver, isOwnCallFrame } from './resolve.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
 import { StoreBuilder } from './store.js';
 import { Frame, Traceback } from './frame.js';
@@ -46,6 +46,8 @@ interface TracerState {
   readonly options: Required<Omit<StartOptions, 'nframe'>>;
   /** Samples in the last profile read (to estimate the sampler's own memory). */
   lastSamples: number;
+  /** Heap bytes of the tracer's own objects in the last profile read (left out of snapshots). */
+  ownHeap: number;
   /** V8's allocation tracker, with `trackAllocations: true`. */
   readonly tracker: AllocationTracker | null;
 }
@@ -123,6 +125,7 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
     counter,
     options: resolved,
     lastSamples: 0,
+    ownHeap: 0,
     tracker,
   };
   tracebackLimit = limit;
@@ -156,6 +159,7 @@ export function clearTraces(): void {
   s.resolver.clear();
   s.counter.clear();
   s.lastSamples = 0;
+  s.ownHeap = 0;
 }
 
 /**
@@ -177,14 +181,15 @@ const SAMPLE_COST = 96;
 
 /**
  * Estimated bytes the tracer itself holds: V8's samples (estimated from the traced heap and the
- * interval), caches and registries. 0 when not tracing.
+ * interval), its caches, and its own heap objects as the last snapshot saw them (those are left
+ * out of snapshots, as Python's documentation filters tracemalloc itself out). 0 when not tracing.
  */
 export function getTracemallocMemory(): number {
   const s = state;
   if (s === null) return 0;
   const heapTraced = s.counter.current();
   const samples = Math.max(s.lastSamples, Math.ceil(heapTraced / s.interval));
-  return samples * SAMPLE_COST + s.resolver.byteSize();
+  return samples * SAMPLE_COST + s.resolver.byteSize() + s.ownHeap;
 }
 
 /**
@@ -205,13 +210,15 @@ export function takeSnapshot(): Snapshot {
   } else {
     const profile = s.sampler.profile();
     const usedNow = heapUsed();
-    const traced = addProfile(builder, profile, {
+    const { traced, own } = addProfile(builder, profile, {
       nframe: tracebackLimit,
       interval: s.interval,
       domain: HEAP_DOMAIN,
       resolve: s.resolver.resolve,
+      isOwn: isOwnCallFrame,
     });
     s.lastSamples = profile.samples.length;
+    s.ownHeap = own;
     s.counter.anchor(traced, usedNow);
   }
   return Snapshot._fromColumns(builder.build(), tracebackLimit, {

@@ -2,15 +2,16 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { addProfile, unscaleSample } from '#internal/profile';
-import { CallFrameResolver } from '#internal/resolve';
+import { CallFrameResolver, isOwnCallFrame } from '#internal/resolve';
 import { StoreBuilder } from '#internal/store';
 import { Snapshot } from '#internal/snapshot';
+import * as path from 'node:path';
 import { builtin, cf, node, profile, root } from './helpers/profiles.js';
 
 function convert(p: Parameters<typeof addProfile>[1], nframe = 10, interval = 65536) {
   const builder = new StoreBuilder();
   const resolver = new CallFrameResolver(false);
-  const total = addProfile(builder, p, { nframe, interval, domain: 0, resolve: resolver.resolve });
+  const { traced: total } = addProfile(builder, p, { nframe, interval, domain: 0, resolve: resolver.resolve });
   return { snapshot: Snapshot._fromColumns(builder.build(), nframe), total, resolver };
 }
 
@@ -101,4 +102,24 @@ test('frames of a script collected since an earlier read still name their file a
   assert.deepEqual(gone, alive);
   // A script never seen: honest about what is unknown.
   assert.deepEqual(resolver.resolve(cf('f', '', -1, -1, '100')), { filename: '<anonymous>', lineno: 0, column: 0, functionName: 'f' });
+});
+
+test("the tracer's own allocations are left out of the traces and counted apart", () => {
+  const dist = path.join(__dirname, '..', '..', 'dist');
+  const user = node(cf('handler', '/app/server.js', 9));
+  const parse = node(cf('parseMappings', '/app/node_modules/source-map/lib/consumer.js', 467));
+  const ours = node(cf('takeSnapshot', path.join(dist, 'tracer.js'), 190), [parse]);
+  const wrapper = node(cf('alloc', path.join(dist, 'external.js'), 40));
+  const caller = node(cf('main', '/app/main.js', 0), [user, ours, wrapper]);
+  const p = profile(root([caller]), [[user, 70000], [parse, 80000], [wrapper, 90000]]);
+  const builder = new StoreBuilder();
+  const resolver = new CallFrameResolver(false);
+  const totals = addProfile(builder, p, { nframe: 5, interval: 65536, domain: 0, resolve: resolver.resolve, isOwn: isOwnCallFrame });
+  // The source-map parse below takeSnapshot is the tracer's; an allocation passing through the
+  // external-domain wrappers is the user's.
+  assert.deepEqual(totals, { traced: 160000, own: 80000 });
+  const snapshot = Snapshot._fromColumns(builder.build(), 5);
+  assert.deepEqual(snapshot.traces.slice().map((t) => t.traceback.at(-1)!.functionName), ['handler', 'alloc']);
+  assert.equal(isOwnCallFrame(cf('x', 'file://' + path.join(dist, 'snapshot.js'), 1)), true);
+  assert.equal(isOwnCallFrame(cf('x', '/elsewhere/dist/snapshot.js', 1)), false);
 });
