@@ -9,7 +9,8 @@ import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
 import { CallFrameResolver, isOwnCallFrame } from './resolve.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
-import { StoreBuilder } from './store.js';
+import { StoreBuilder, type TraceColumns } from './store.js';
+import { debuglog } from 'node:util';
 import { Frame, Traceback } from './frame.js';
 
 /** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
@@ -37,6 +38,75 @@ export interface StartOptions {
   mode?: 'live' | 'allocated';
 }
 
+const log = debuglog('tracemalloc');
+
+/** How often 'allocated' mode folds V8's samples into its own table (one forced GC each time). */
+const FOLD_INTERVAL_MS = 30_000;
+
+interface FoldedEntry {
+  frames: Array<[filename: string, lineno: number, column: number, functionName: string | null]>;
+  total: number;
+  size: number;
+  count: number;
+}
+
+/**
+ * 'allocated' mode: V8 keeps a record of every sample, even of objects long collected, so its
+ * memory would grow with every byte the program allocates. The tracer regularly reads the
+ * samples, folds them into one entry per call stack here, and restarts V8's sampler, which frees
+ * its records: memory stays bounded by the number of distinct call stacks.
+ */
+class FoldedSamples {
+  readonly #entries = new Map<string, FoldedEntry>();
+
+  fold(columns: TraceColumns): void {
+    const t = columns.tables;
+    const keys: (string | undefined)[] = [];
+    for (let i = 0; i < columns.length; i++) {
+      const tb = columns.tracebacks[i]!;
+      let key = keys[tb];
+      let entry: FoldedEntry | undefined;
+      if (key === undefined) {
+        const frames: FoldedEntry['frames'] = [];
+        for (let j = t.tbOffsets[tb]!; j < t.tbOffsets[tb + 1]!; j++) {
+          const f = t.tbFrames[j]!;
+          frames.push([t.files[f]!, t.lines[f]!, t.columns[f]!, t.funcs[f] ?? null]);
+        }
+        key = `${JSON.stringify(frames)}|${t.tbTotals[tb]}`;
+        keys[tb] = key;
+        entry = this.#entries.get(key);
+        if (entry === undefined) {
+          entry = { frames, total: t.tbTotals[tb]!, size: 0, count: 0 };
+          this.#entries.set(key, entry);
+        }
+      } else {
+        entry = this.#entries.get(key)!;
+      }
+      entry.size += columns.sizes[i]!;
+      entry.count += columns.counts[i]!;
+    }
+  }
+
+  /** Adds one heap-domain trace per call stack to `builder`. */
+  addTo(builder: StoreBuilder): void {
+    for (const e of this.#entries.values()) {
+      const ids = e.frames.map(([file, line, column, fn]) => builder.frame(file, line, column, fn));
+      builder.trace(HEAP_DOMAIN, e.size, e.count, builder.traceback(ids, e.total));
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** Approximate bytes held. */
+  byteSize(): number {
+    let bytes = 0;
+    for (const [key, e] of this.#entries) bytes += key.length * 2 + 96 + e.frames.length * 64;
+    return bytes;
+  }
+}
+
 interface TracerState {
   readonly sampler: HeapSampler;
   readonly interval: number;
@@ -50,6 +120,9 @@ interface TracerState {
   ownHeap: number;
   /** V8's allocation tracker, with `trackAllocations: true`. */
   readonly tracker: AllocationTracker | null;
+  /** 'allocated' mode: the samples folded so far, and the timer that folds them. */
+  readonly folded: FoldedSamples | null;
+  readonly foldTimer: NodeJS.Timeout | null;
 }
 
 let state: TracerState | null = null;
@@ -117,6 +190,18 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
   }
   const counter = new MemoryCounter(() => 0);
   counter.start();
+  const folded = mode === 'allocated' ? new FoldedSamples() : null;
+  let foldTimer: NodeJS.Timeout | null = null;
+  if (folded !== null) {
+    foldTimer = setInterval(() => {
+      try {
+        if (state !== null) foldAllocated(state);
+      } catch (err) {
+        log('folding allocated samples failed: %o', err);
+      }
+    }, FOLD_INTERVAL_MS);
+    foldTimer.unref();
+  }
   state = {
     sampler,
     interval,
@@ -127,8 +212,36 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
     lastSamples: 0,
     ownHeap: 0,
     tracker,
+    folded,
+    foldTimer,
   };
   tracebackLimit = limit;
+}
+
+/**
+ * Reads V8's samples into `builder` (the heap domain) and returns the bytes traced, the tracer's
+ * own bytes left out, and the heap used right after the read's GC (before converting allocates).
+ */
+function readProfile(s: TracerState, builder: StoreBuilder): { traced: number; own: number; samples: number; usedAfterGC: number } {
+  const profile = s.sampler.profile();
+  const usedAfterGC = heapUsed();
+  const totals = addProfile(builder, profile, {
+    nframe: tracebackLimit,
+    interval: s.interval,
+    domain: HEAP_DOMAIN,
+    resolve: s.resolver.resolve,
+    isOwn: isOwnCallFrame,
+  });
+  return { ...totals, samples: profile.samples.length, usedAfterGC };
+}
+
+/** 'allocated' mode: folds V8's samples into the tracer's table and restarts the sampler. */
+function foldAllocated(s: TracerState): void {
+  const builder = new StoreBuilder();
+  const { own } = readProfile(s, builder);
+  s.sampler.restart(s.interval, true);
+  s.folded!.fold(builder.build());
+  s.ownHeap += own;
 }
 
 /** Stops tracing and forgets every trace. Idempotent; leaves no timer, session or patch behind. */
@@ -136,6 +249,7 @@ export function stop(): void {
   const s = state;
   if (s === null) return;
   state = null;
+  if (s.foldTimer !== null) clearInterval(s.foldTimer);
   s.counter.stop();
   s.tracker?.stop();
   s.sampler.stop();
@@ -160,6 +274,7 @@ export function clearTraces(): void {
   s.counter.clear();
   s.lastSamples = 0;
   s.ownHeap = 0;
+  s.folded?.clear();
 }
 
 /**
@@ -189,7 +304,7 @@ export function getTracemallocMemory(): number {
   if (s === null) return 0;
   const heapTraced = s.counter.current();
   const samples = Math.max(s.lastSamples, Math.ceil(heapTraced / s.interval));
-  return samples * SAMPLE_COST + s.resolver.byteSize() + s.ownHeap;
+  return samples * SAMPLE_COST + s.resolver.byteSize() + s.ownHeap + (s.folded?.byteSize() ?? 0);
 }
 
 /**
@@ -207,19 +322,16 @@ export function takeSnapshot(): Snapshot {
   if (rawTraceSource !== null) {
     let i = 0;
     for (const raw of rawTraceSource()) addRawTrace(builder, raw, i++);
+  } else if (s.folded !== null) {
+    // 'allocated' mode: allocated bytes are not live bytes, so the counter is not re-anchored.
+    foldAllocated(s);
+    s.folded.addTo(builder);
+    s.lastSamples = 0;
   } else {
-    const profile = s.sampler.profile();
-    const usedNow = heapUsed();
-    const { traced, own } = addProfile(builder, profile, {
-      nframe: tracebackLimit,
-      interval: s.interval,
-      domain: HEAP_DOMAIN,
-      resolve: s.resolver.resolve,
-      isOwn: isOwnCallFrame,
-    });
-    s.lastSamples = profile.samples.length;
+    const { traced, own, samples, usedAfterGC } = readProfile(s, builder);
+    s.lastSamples = samples;
     s.ownHeap = own;
-    s.counter.anchor(traced, usedNow);
+    s.counter.anchor(traced, usedAfterGC);
   }
   return Snapshot._fromColumns(builder.build(), tracebackLimit, {
     samplingInterval: s.interval,

@@ -4,6 +4,7 @@
 import { test, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tracemalloc from 'tracemalloc';
@@ -237,4 +238,33 @@ test("'allocated' mode also counts objects already collected", () => {
   makeGarbage();
   const live = tracemalloc.takeSnapshot();
   assert.equal(live.statistics('lineno').find((s) => s.traceback.at(0)!.lineno === line), undefined);
+});
+
+test("'allocated' mode keeps its totals across snapshots while V8's own records are freed", () => {
+  tracemalloc.start(1, { mode: 'allocated' });
+  const line = lineOf(SOURCE, 'function allocateMiB(');
+  const siteSize = (snapshot: tracemalloc.Snapshot): number =>
+    snapshot.statistics('lineno').find((s) => s.traceback.at(0)!.lineno === line)?.size ?? 0;
+  makeGarbage();
+  const first = siteSize(tracemalloc.takeSnapshot());
+  makeGarbage();
+  const second = siteSize(tracemalloc.takeSnapshot());
+  assert.ok(Math.abs(first - 64 * MiB) <= 0.05 * 64 * MiB, `first ${first}`);
+  assert.ok(Math.abs(second - 128 * MiB) <= 0.05 * 128 * MiB, `second ${second}`);
+  // The sampler is one per isolate: another session sees what V8 still holds. The snapshot
+  // folded the samples into the tracer's table and restarted V8's sampler, so V8 holds none of
+  // the 128 MiB of garbage any more.
+  const other = new inspector.Session();
+  other.connect();
+  try {
+    let profile: { samples: Array<{ size: number }> } | undefined;
+    other.post('HeapProfiler.getSamplingProfile', (err, res) => {
+      assert.equal(err, null);
+      profile = (res as unknown as { profile: typeof profile }).profile;
+    });
+    const held = profile!.samples.reduce((sum, x) => sum + x.size, 0);
+    assert.ok(held < 8 * MiB, `V8 still holds ${held} bytes of samples`);
+  } finally {
+    other.disconnect();
+  }
 });
