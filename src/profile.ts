@@ -29,10 +29,10 @@ export interface ProfileConversion {
   domain: number;
   resolve: FrameResolver;
   /**
-   * Is this frame the tracer's own code? A sample with such a frame anywhere in its stack is the
-   * tracer's own allocation: it is left out of the traces and counted in `own`.
+   * Whose code a frame is. Walking from the allocation outward, the first frame that is not
+   * `'neutral'` owns the sample; the tracer's own samples are left out and counted in `own`.
    */
-  isOwn?: (callFrame: CallFrame) => boolean;
+  owner?: (callFrame: CallFrame) => 'own' | 'user' | 'neutral';
 }
 
 /** Bytes added to the snapshot (`traced`) and bytes of the tracer's own samples left out (`own`). */
@@ -101,7 +101,7 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
   const tracebackOfNode = new Map<number, number>(); // node id -> traceback id, or OWN
   const unscaled = new Map<number, { objectSize: number; count: number }>();
   const totals: ProfileTotals = { traced: 0, own: 0 };
-  const isOwn = conv.isOwn;
+  const owner = conv.owner;
   for (const sample of profile.samples) {
     let tb = tracebackOfNode.get(sample.nodeId);
     if (tb === undefined) {
@@ -109,10 +109,15 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
       const frames: number[] = [];
       let label: string | null = null;
       let own = false;
+      let decided = owner === undefined;
       for (let n: ProfileNode | null | undefined = node; n != null && n !== profile.head; n = parent.get(n.id)) {
-        if (isOwn !== undefined && isOwn(n.callFrame)) {
-          own = true;
-          break;
+        if (!decided) {
+          const who = owner!(n.callFrame);
+          if (who !== 'neutral') {
+            decided = true;
+            own = who === 'own';
+            if (own) break;
+          }
         }
         const f = frameOf(n);
         if (f !== null) frames.push(f);

@@ -11,26 +11,34 @@ import type { ResolvedFrame } from './profile.js';
 import { mapPosition } from './sourcemap.js';
 
 const log = debuglog('tracemalloc');
+const CACHE_LIMIT = 50_000;
 
-/** This package's compiled code: frames in it are the tracer's own (see `isOwnCallFrame`). */
+/** This package's compiled code: frames in it are the tracer's own (see `frameOwner`). */
 const OWN_DIR = path.resolve(__dirname) + path.sep;
 const OWN_DIR_URL = pathToFileURL(OWN_DIR).href;
-/** The wrappers of the external domain: user allocations pass through them, so they are not "own". */
+/**
+ * The external domain's wrappers call the original builtins directly, so an allocation below
+ * them is the caller's, with no user frame in between to say so: they are neutral.
+ */
 const PASS_THROUGH = new Set(['external.js']);
 
+/** Who a call frame speaks for when deciding whose allocation a sample is. */
+export type FrameOwner = 'own' | 'user' | 'neutral';
+
 /**
- * Is this call frame in the tracer's own code? Python's documentation filters tracemalloc's own
- * allocations out of snapshots; here they are left out and counted by getTracemallocMemory().
+ * `'own'` for the tracer's code, `'neutral'` for code that works on behalf of its caller (Node's
+ * internals, dependencies in node_modules, V8 builtins, the external-domain wrappers), `'user'`
+ * for the rest. The nearest non-neutral frame to the allocation owns it.
  */
-export function isOwnCallFrame(cf: CallFrame): boolean {
+export function frameOwner(cf: CallFrame): FrameOwner {
   const url = cf.url;
-  let rest: string;
+  let rest: string | null = null;
   if (url.startsWith(OWN_DIR)) rest = url.slice(OWN_DIR.length);
   else if (url.startsWith(OWN_DIR_URL)) rest = url.slice(OWN_DIR_URL.length);
-  else return false;
-  return !PASS_THROUGH.has(rest);
+  if (rest !== null) return PASS_THROUGH.has(rest) ? 'neutral' : 'own';
+  if (cf.scriptId === '0' || cf.scriptId === '' || url.startsWith('node:') || url.includes('/node_modules/')) return 'neutral';
+  return 'user';
 }
-const CACHE_LIMIT = 50_000;
 
 /** A url as a filename: `file://` URLs become paths; `node:` specifiers and other urls stay. */
 export function urlToFilename(url: string): string {

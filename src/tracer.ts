@@ -7,7 +7,7 @@ import { describeType } from './format.js';
 import { AllocationTracker, HeapSampler } from './inspector.js';
 import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
-import { CallFrameResolver, isOwnCallFrame } from './resolve.js';
+import { CallFrameResolver, frameOwner } from './resolve.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
 import { StoreBuilder, type TraceColumns } from './store.js';
 import { debuglog } from 'node:util';
@@ -230,7 +230,7 @@ function readProfile(s: TracerState, builder: StoreBuilder): { traced: number; o
     interval: s.interval,
     domain: HEAP_DOMAIN,
     resolve: s.resolver.resolve,
-    isOwn: isOwnCallFrame,
+    owner: frameOwner,
   });
   return { ...totals, samples: profile.samples.length, usedAfterGC };
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { addProfile, unscaleSample } from '#internal/profile';
-import { CallFrameResolver, isOwnCallFrame } from '#internal/resolve';
+import { CallFrameResolver, frameOwner } from '#internal/resolve';
 import { StoreBuilder } from '#internal/store';
 import { Snapshot } from '#internal/snapshot';
 import * as path from 'node:path';
@@ -104,22 +104,28 @@ test('frames of a script collected since an earlier read still name their file a
   assert.deepEqual(resolver.resolve(cf('f', '', -1, -1, '100')), { filename: '<anonymous>', lineno: 0, column: 0, functionName: 'f' });
 });
 
-test("the tracer's own allocations are left out of the traces and counted apart", () => {
+test("the tracer's own allocations are left out; the nearest owner of a stack decides", () => {
   const dist = path.join(__dirname, '..', '..', 'dist');
   const user = node(cf('handler', '/app/server.js', 9));
+  // The tracer's source-map parsing: a dependency (neutral) called by the tracer (own).
   const parse = node(cf('parseMappings', '/app/node_modules/source-map/lib/consumer.js', 467));
   const ours = node(cf('takeSnapshot', path.join(dist, 'tracer.js'), 190), [parse]);
-  const wrapper = node(cf('alloc', path.join(dist, 'external.js'), 40));
-  const caller = node(cf('main', '/app/main.js', 0), [user, ours, wrapper]);
-  const p = profile(root([caller]), [[user, 70000], [parse, 80000], [wrapper, 90000]]);
+  // A Buffer made through the external-domain wrapper: Node's internals, then the wrapper.
+  const internals = node(cf('allocate', 'node:buffer', 400));
+  const wrapper = node(cf('alloc', path.join(dist, 'external.js'), 40), [internals]);
+  // The code under test of tracemalloc/testing: user code called back by the tracer.
+  const measured = node(cf('leaky', '/app/leaky.js', 3));
+  const testing = node(cf('measureLeak', path.join(dist, 'testing.js'), 80), [measured]);
+  const caller = node(cf('main', '/app/main.js', 0), [user, ours, wrapper, testing]);
+  const p = profile(root([caller]), [[user, 70000], [parse, 80000], [internals, 90000], [measured, 100000]]);
   const builder = new StoreBuilder();
   const resolver = new CallFrameResolver(false);
-  const totals = addProfile(builder, p, { nframe: 5, interval: 65536, domain: 0, resolve: resolver.resolve, isOwn: isOwnCallFrame });
-  // The source-map parse below takeSnapshot is the tracer's; an allocation passing through the
-  // external-domain wrappers is the user's.
-  assert.deepEqual(totals, { traced: 160000, own: 80000 });
+  const totals = addProfile(builder, p, { nframe: 5, interval: 65536, domain: 0, resolve: resolver.resolve, owner: frameOwner });
+  assert.deepEqual(totals, { traced: 260000, own: 80000 });
   const snapshot = Snapshot._fromColumns(builder.build(), 5);
-  assert.deepEqual(snapshot.traces.slice().map((t) => t.traceback.at(-1)!.functionName), ['handler', 'alloc']);
-  assert.equal(isOwnCallFrame(cf('x', 'file://' + path.join(dist, 'snapshot.js'), 1)), true);
-  assert.equal(isOwnCallFrame(cf('x', '/elsewhere/dist/snapshot.js', 1)), false);
+  assert.deepEqual(snapshot.traces.slice().map((t) => t.traceback.at(-1)!.functionName), ['handler', 'allocate', 'leaky']);
+  assert.equal(frameOwner(cf('x', 'file://' + path.join(dist, 'snapshot.js'), 1)), 'own');
+  assert.equal(frameOwner(cf('x', '/elsewhere/dist/snapshot.js', 1)), 'user');
+  assert.equal(frameOwner(cf('push', '', -1, -1, '0')), 'neutral');
+  assert.equal(frameOwner(cf('evaluated', '', 0, 0, '42')), 'user');
 });
