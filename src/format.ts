@@ -34,8 +34,9 @@ const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
  */
 export function formatSize(size: number, sign = false): string {
   if (typeof size !== 'number' || Number.isNaN(size)) {
-    throw new TypeError(`size must be a number, not ${describeType(size)}`);
+    throw new TypeError(`size must be a number, not ${Number.isNaN(size) ? 'NaN' : describeType(size)}`);
   }
+  if (typeof sign !== 'boolean') throw new TypeError(`sign must be a boolean, not ${describeType(sign)}`);
   let value = Object.is(size, -0) ? 0 : size;
   for (const unit of UNITS) {
     if (Math.abs(value) < 100 && unit !== 'B') return withSign(pyFixed(value, 1), sign) + ' ' + unit;
@@ -76,10 +77,28 @@ export function pyRepr(text: string): string {
 /** A short name for a value's type, for error messages (`Filter`, `number`, `null`). */
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'Array';
-  if (typeof value === 'object') {
-    const ctor = (value as { constructor?: { name?: unknown } }).constructor;
-    return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'object';
+  try {
+    if (Array.isArray(value)) return 'Array';
+    if (typeof value === 'object') {
+      const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+      return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'object';
+    }
+  } catch {
+    // A Proxy whose traps throw (or a revoked one): describing it must not throw.
+    return 'object';
   }
   return typeof value;
+}
+
+/**
+ * A value for an error message, short and safe on any input (deep, huge, a BigInt, a Proxy):
+ * a string quoted and cut at 64 characters, a number or boolean as it is, anything else by type.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length <= 64 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 64))}… (${value.length} characters)`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  return describeType(value);
 }

@@ -3,7 +3,7 @@
  * first; a `Traceback` stores and iterates them oldest first (`tb[0]` is the oldest).
  */
 import { inspect } from 'node:util';
-import { describeType, pyRepr } from './format.js';
+import { describeType, describeValue, pyRepr } from './format.js';
 import { getSourceLine } from './source.js';
 
 /** Display-only details of a frame; they take no part in equality or order. */
@@ -30,13 +30,23 @@ export class Frame {
     if (typeof filename !== 'string') {
       throw new TypeError(`filename must be a string, not ${describeType(filename)}`);
     }
-    if (typeof lineno !== 'number' || !Number.isInteger(lineno) || lineno < 0) {
-      throw new TypeError(`lineno must be an integer >= 0, not ${typeof lineno === 'number' ? lineno : describeType(lineno)}`);
+    // Lines are 32-bit in snapshots and their files.
+    if (typeof lineno !== 'number' || !Number.isInteger(lineno) || lineno < 0 || lineno > 0x7fffffff) {
+      throw new TypeError(`lineno must be an integer in [0; 2147483647], not ${describeValue(lineno)}`);
+    }
+    if (extra != null && typeof extra !== 'object') throw new TypeError(`extra must be an object { column?, functionName? }, not ${describeType(extra)}`);
+    const column = extra?.column ?? null;
+    if (column !== null && (typeof column !== 'number' || !Number.isInteger(column) || column < 0 || column > 0x7fffffff)) {
+      throw new TypeError(`extra.column must be an integer in [0; 2147483647] or null, not ${describeValue(column)}`);
+    }
+    const functionName = extra?.functionName ?? null;
+    if (functionName !== null && typeof functionName !== 'string') {
+      throw new TypeError(`extra.functionName must be a string or null, not ${describeType(functionName)}`);
     }
     this.filename = filename;
     this.lineno = lineno;
-    this.column = extra?.column ?? null;
-    this.functionName = extra?.functionName ?? null;
+    this.column = column;
+    this.functionName = functionName;
   }
 
   /** Python's `==`: same filename and line. */
@@ -46,6 +56,7 @@ export class Frame {
 
   /** Python's order: by filename (code point order), then line. Returns -1, 0 or 1. */
   compare(other: Frame): number {
+    if (!(other instanceof Frame)) throw new TypeError(`other must be a Frame, not ${describeType(other)}`);
     return compareFrames(this.filename, this.lineno, other.filename, other.lineno);
   }
 
@@ -109,7 +120,7 @@ export class Traceback implements Iterable<Frame> {
       throw new TypeError(`frames must be an iterable of frames, not ${describeType(frames)}`);
     }
     if (totalNframe != null && (!Number.isInteger(totalNframe) || totalNframe < 0)) {
-      throw new TypeError(`totalNframe must be an integer >= 0 or null, not ${String(totalNframe)}`);
+      throw new TypeError(`totalNframe must be an integer >= 0 or null, not ${describeValue(totalNframe)}`);
     }
     const raw = Array.from(frames as Iterable<unknown>, toFrame);
     const n = raw.length;
@@ -143,6 +154,7 @@ export class Traceback implements Iterable<Frame> {
 
   /** Python's order: frames compared oldest first; a proper prefix is smaller. -1, 0 or 1. */
   compare(other: Traceback): number {
+    if (!(other instanceof Traceback)) throw new TypeError(`other must be a Traceback, not ${describeType(other)}`);
     const n = Math.min(this.length, other.length);
     for (let i = 0; i < n; i++) {
       const c = this[i]!.compare(other[i]!);
@@ -163,8 +175,9 @@ export class Traceback implements Iterable<Frame> {
    */
   format(limit?: number | null, mostRecentFirst = false): string[] {
     if (limit != null && (typeof limit !== 'number' || !Number.isInteger(limit))) {
-      throw new TypeError(`limit must be an integer or null, not ${describeType(limit)}`);
+      throw new TypeError(`limit must be an integer or null, not ${describeValue(limit)}`);
     }
+    if (typeof mostRecentFirst !== 'boolean') throw new TypeError(`mostRecentFirst must be a boolean, not ${describeType(mostRecentFirst)}`);
     let frames = Array.from(this);
     if (limit != null) frames = limit > 0 ? frames.slice(-limit) : frames.slice(0, limit === 0 ? 0 : limit);
     if (mostRecentFirst) frames.reverse();

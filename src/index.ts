@@ -22,3 +22,12 @@ export {
   setRawTraceSourceForTesting,
 } from './tracer.js';
 export type { StartOptions } from './tracer.js';
+export { toPprof } from './export/pprof.js';
+export { toHeapProfile, snapshotFromHeapProfile } from './export/heapprofile.js';
+export type { HeapProfileJSON, HeapProfileReadOptions } from './export/heapprofile.js';
+export { renderHtmlReport } from './export/html.js';
+export type { HtmlReportOptions } from './export/html.js';
+export { startReporter } from './reporter.js';
+export type { Reporter, ReporterOptions, ReportRecord, ReportSite } from './reporter.js';
+export { createHttpHandler } from './http.js';
+export type { HttpHandler, HttpHandlerOptions } from './http.js';

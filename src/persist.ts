@@ -3,9 +3,11 @@
  * with interned frames and tracebacks, columnar traces and the frames' source lines. Loading
  * validates every field, caps the decompressed size, and never follows anything the file names.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { describeValue } from './format.js';
 import { getSourceLine } from './source.js';
 import { Tables, TraceColumns } from './store.js';
 
@@ -33,6 +35,37 @@ export interface SnapshotJSON {
   /** Traceback t's frames (most recent first) are `frames[offsets[t]..offsets[t+1]]`; totalNframe null when unknown. */
   tracebacks: { offsets: number[]; frames: number[]; totalNframe: (number | null)[] };
   traces: { domain: number[]; size: number[]; count: number[]; traceback: number[] };
+}
+
+/** `meta` may nest this many levels: deeper, JSON.stringify (dump, export) would overflow the stack. */
+export const MAX_META_DEPTH = 100;
+
+/**
+ * Copies `meta` (free-form JSON data from a file) into a fresh object, key by key with
+ * `defineProperty`, so nothing in the file can reach a prototype. Returns a problem to report
+ * instead when it nests deeper than MAX_META_DEPTH levels.
+ */
+export function copyMeta(meta: Record<string, unknown>): Record<string, unknown> | string {
+  const stack: [unknown, number][] = [[meta, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_META_DEPTH) return `"meta" nests deeper than ${MAX_META_DEPTH} levels`;
+    for (const key of Object.keys(value)) stack.push([(value as Record<string, unknown>)[key], depth + 1]);
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(meta)) {
+    Object.defineProperty(copy, key, { value: meta[key], enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/** Checks `LoadOptions.maxBytes` (zlib takes at most buffer.constants.MAX_LENGTH). */
+export function checkMaxBytes(maxBytes: unknown): number {
+  if (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > bufferConstants.MAX_LENGTH) {
+    throw new TypeError(`maxBytes must be an integer number of bytes in [1; ${bufferConstants.MAX_LENGTH}], not ${describeValue(maxBytes)}`);
+  }
+  return maxBytes;
 }
 
 /** Raised for a snapshot file or value that cannot be read; `code` is `ERR_TRACEMALLOC_BAD_SNAPSHOT`. */
@@ -116,7 +149,7 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
   };
   if (!isPlainObject(value)) fail('not a tracemalloc snapshot (expected a JSON object)');
   const v = value as Record<string, unknown>;
-  if (v.format !== FORMAT_NAME) fail(`not a tracemalloc snapshot (format is ${JSON.stringify(v.format) ?? 'missing'}, expected "${FORMAT_NAME}")`);
+  if (v.format !== FORMAT_NAME) fail(`not a tracemalloc snapshot (format is ${v.format === undefined ? 'missing' : describeValue(v.format)}, expected "${FORMAT_NAME}")`);
   if (typeof v.version !== 'number' || !Number.isInteger(v.version) || v.version < 1) fail('"version" must be an integer >= 1');
   if ((v.version as number) > FORMAT_VERSION) {
     fail(`written in format version ${v.version}, newer than this reader's version ${FORMAT_VERSION}; upgrade tracemalloc to read it`);
@@ -127,6 +160,8 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
   if (interval !== null && !(typeof interval === 'number' && interval > 0 && Number.isFinite(interval))) fail('"samplingInterval" must be a number > 0 or null');
   const meta = v.meta ?? {};
   if (!isPlainObject(meta)) fail('"meta" must be an object');
+  const metaCopy = copyMeta(meta as Record<string, unknown>);
+  if (typeof metaCopy === 'string') fail(metaCopy);
   const strings = v.strings;
   if (!Array.isArray(strings) || !strings.every((s) => typeof s === 'string')) fail('"strings" must be an array of strings');
   const nStrings = (strings as string[]).length;
@@ -143,7 +178,7 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
   };
   const checkEach = (label: string, a: unknown[], length: number, ok: (x: unknown) => boolean, expected: string): void => {
     if (a.length !== length) fail(`"${label}" has ${a.length} entries, expected ${length}`);
-    for (let i = 0; i < a.length; i++) if (!ok(a[i])) fail(`"${label}[${i}]" must be ${expected}, not ${JSON.stringify(a[i])}`);
+    for (let i = 0; i < a.length; i++) if (!ok(a[i])) fail(`"${label}[${i}]" must be ${expected}, not ${describeValue(a[i])}`);
   };
 
   const fr = group('frames', ['filename', 'lineno', 'column', 'function', 'source']);
@@ -200,12 +235,7 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
     Float64Array.from(tCount as number[]),
     Uint32Array.from(tTb as number[]),
   );
-  // Copy meta into a fresh object so nothing in the file can reach a prototype.
-  const metaCopy: Record<string, unknown> = {};
-  for (const key of Object.keys(meta as object)) {
-    Object.defineProperty(metaCopy, key, { value: (meta as Record<string, unknown>)[key], enumerable: true, writable: true, configurable: true });
-  }
-  return { columns, tracebackLimit: v.tracebackLimit as number, samplingInterval: interval as number | null, meta: metaCopy };
+  return { columns, tracebackLimit: v.tracebackLimit as number, samplingInterval: interval as number | null, meta: metaCopy as Record<string, unknown> };
 }
 
 /** Writes JSON (gzip when `file` ends in `.gz`) atomically: a temporary file renamed into place. */
@@ -226,8 +256,8 @@ export function writeSnapshotFile(file: string, json: SnapshotJSON): void {
 /** Reads and validates a snapshot file. */
 export function readSnapshotFile(file: string, options: LoadOptions = {}): ParsedSnapshot {
   if (typeof file !== 'string' || file === '') throw new TypeError('load() needs a file path (a non-empty string)');
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (typeof maxBytes !== 'number' || !(maxBytes > 0)) throw new TypeError('maxBytes must be a number > 0');
+  if (options === null || typeof options !== 'object') throw new TypeError('load() options must be an object');
+  const maxBytes = checkMaxBytes(options.maxBytes ?? DEFAULT_MAX_BYTES);
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(file, problem);
   };

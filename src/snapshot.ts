@@ -4,12 +4,12 @@
  * computed over compact columns (see store.ts).
  */
 import { inspect } from 'node:util';
-import { describeType, formatSize } from './format.js';
-import { Frame, Traceback, type LineLookup, type RawFrame } from './frame.js';
+import { describeType, describeValue, formatSize } from './format.js';
+import { Frame, sourceLine, Traceback, type LineLookup, type RawFrame } from './frame.js';
 import { DomainFilter, Filter } from './filter.js';
 import { fnmatch } from './fnmatch.js';
 import { Statistic, StatisticDiff } from './statistic.js';
-import { StoreBuilder, type TraceColumns } from './store.js';
+import { StoreBuilder, type Tables, type TraceColumns } from './store.js';
 import { columnsFromJSON, columnsToJSON, readSnapshotFile, writeSnapshotFile, type LoadOptions, type SnapshotJSON } from './persist.js';
 
 /** How statistics group traces: by whole traceback, by file, or by line of the most recent frame. */
@@ -19,7 +19,7 @@ export type KeyType = 'traceback' | 'filename' | 'lineno';
  * A raw trace, Python's shape plus an optional count:
  * `[domain, size, frames (most recent first), totalNframe?, count?]`.
  */
-export type RawTrace = readonly [domain: number, size: number, frames: readonly RawFrame[], totalNframe?: number | null, count?: number];
+export type RawTrace = readonly [domain: number, size: number, frames: readonly (RawFrame | Frame)[], totalNframe?: number | null, count?: number];
 
 /** Extra, non-Python facts a snapshot carries; all optional. */
 export interface SnapshotOptions {
@@ -38,7 +38,12 @@ export class Trace {
     readonly traceback: Traceback,
     /** Estimated number of objects this trace stands for (1 when exact). */
     readonly count = 1,
-  ) {}
+  ) {
+    if (!Number.isInteger(domain) || domain < 0 || domain > 0xffffffff) throw new TypeError(`domain must be an integer in [0; 4294967295], not ${describeValue(domain)}`);
+    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) throw new TypeError(`size must be a finite number >= 0, not ${describeValue(size)}`);
+    if (!(traceback instanceof Traceback)) throw new TypeError(`traceback must be a Traceback, not ${describeType(traceback)}`);
+    if (typeof count !== 'number' || !Number.isFinite(count) || count < 0) throw new TypeError(`count must be a finite number >= 0, not ${describeValue(count)}`);
+  }
 
   /** Python's `==`: same domain, size and traceback (and count). */
   equals(other: unknown): boolean {
@@ -68,6 +73,7 @@ export class Traces implements Iterable<Trace> {
   readonly _snapshot: Snapshot;
 
   constructor(snapshot: Snapshot) {
+    if (!(snapshot instanceof Snapshot)) throw new TypeError(`Traces are made by Snapshot.traces, from a Snapshot, not ${describeType(snapshot)}`);
     this._snapshot = snapshot;
     return new Proxy(this, {
       get(target, prop, receiver) {
@@ -117,15 +123,16 @@ export class Traces implements Iterable<Trace> {
 }
 
 function checkLimit(limit: unknown): number {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
-    throw new TypeError(`tracebackLimit must be an integer >= 0, not ${describeType(limit) === 'number' ? limit : describeType(limit)}`);
+  // Up to 2^53 - 1, as the file format: every snapshot can be dumped and loaded again.
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
+    throw new TypeError(`tracebackLimit must be an integer in [0; 9007199254740991], not ${describeValue(limit)}`);
   }
   return limit;
 }
 
 function checkKeyType(keyType: unknown, cumulative: unknown): asserts keyType is KeyType {
   if (keyType !== 'traceback' && keyType !== 'filename' && keyType !== 'lineno') {
-    throw new RangeError(`unknown key_type: ${typeof keyType === 'string' ? `'${keyType}'` : String(keyType)}`);
+    throw new RangeError(`unknown key_type: ${typeof keyType === 'string' ? `'${keyType}'` : describeValue(keyType)}`);
   }
   if (typeof cumulative !== 'boolean') {
     throw new TypeError(`cumulative must be a boolean, not ${describeType(cumulative)}`);
@@ -137,28 +144,29 @@ function checkKeyType(keyType: unknown, cumulative: unknown): asserts keyType is
 
 /** @internal Validates one raw trace and adds it to `builder`. */
 export function addRawTrace(builder: StoreBuilder, raw: unknown, index: number): void {
-  const where = `raw trace ${index}`;
+  const where = (): string => `raw trace ${index}`; // a function: the text is built only for an error
   if (!Array.isArray(raw) || raw.length < 3 || raw.length > 5) {
-    throw new TypeError(`${where} must be [domain, size, frames, totalNframe?, count?], not ${describeType(raw)}`);
+    throw new TypeError(`${where()} must be [domain, size, frames, totalNframe?, count?], not ${describeType(raw)}`);
   }
   const [domain, size, frames, total, count] = raw as unknown[];
   if (typeof domain !== 'number' || !Number.isInteger(domain) || domain < 0 || domain > 0xffffffff) {
-    throw new TypeError(`${where}: domain must be an integer in [0; 4294967295], not ${String(domain)}`);
+    throw new TypeError(`${where()}: domain must be an integer in [0; 4294967295], not ${describeValue(domain)}`);
   }
   if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
-    throw new TypeError(`${where}: size must be a finite number >= 0, not ${String(size)}`);
+    throw new TypeError(`${where()}: size must be a finite number >= 0, not ${describeValue(size)}`);
   }
-  if (!Array.isArray(frames)) throw new TypeError(`${where}: frames must be an array of [filename, lineno], not ${describeType(frames)}`);
-  if (total != null && (typeof total !== 'number' || !Number.isInteger(total) || total < 0)) {
-    throw new TypeError(`${where}: totalNframe must be an integer >= 0 or null, not ${String(total)}`);
+  if (!Array.isArray(frames)) throw new TypeError(`${where()}: frames must be an array of [filename, lineno], not ${describeType(frames)}`);
+  // Depths and lines are 32-bit in the tables and the file format.
+  if (total != null && (typeof total !== 'number' || !Number.isInteger(total) || total < 0 || total > 0x7fffffff)) {
+    throw new TypeError(`${where()}: totalNframe must be an integer in [0; 2147483647] or null, not ${describeValue(total)}`);
   }
   if (count !== undefined && (typeof count !== 'number' || !Number.isFinite(count) || count < 0)) {
-    throw new TypeError(`${where}: count must be a finite number >= 0, not ${String(count)}`);
+    throw new TypeError(`${where()}: count must be a finite number >= 0, not ${describeValue(count)}`);
   }
   const ids = frames.map((frame: unknown, f: number) => {
     if (frame instanceof Frame) return builder.frame(frame.filename, frame.lineno, frame.column ?? 0, frame.functionName);
-    if (!Array.isArray(frame) || typeof frame[0] !== 'string' || !Number.isInteger(frame[1]) || frame[1] < 0) {
-      throw new TypeError(`${where}: frame ${f} must be [filename: string, lineno: integer >= 0]`);
+    if (!Array.isArray(frame) || typeof frame[0] !== 'string' || !Number.isInteger(frame[1]) || frame[1] < 0 || frame[1] > 0x7fffffff) {
+      throw new TypeError(`${where()}: frame ${f} must be [filename: string, lineno: integer in [0; 2147483647]]`);
     }
     return builder.frame(frame[0], frame[1]);
   });
@@ -166,7 +174,10 @@ export function addRawTrace(builder: StoreBuilder, raw: unknown, index: number):
 }
 
 interface Group {
+  /** The group's key id in its snapshot (a line, file or traceback key; see #groupBy). */
   key: number;
+  /** A frame id (line or file keys) or a traceback id (traceback keys) with this key; -1 for the empty traceback. */
+  repr: number;
   traceback: Traceback;
   size: number;
   count: number;
@@ -193,12 +204,15 @@ export class Snapshot {
    */
   constructor(rawTraces: Iterable<RawTrace>, tracebackLimit: number, options: SnapshotOptions = {}) {
     this.tracebackLimit = checkLimit(tracebackLimit);
+    if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, not ${describeType(options)}`);
     const interval = options.samplingInterval ?? null;
-    if (interval !== null && (typeof interval !== 'number' || !(interval > 0))) {
-      throw new TypeError(`samplingInterval must be a number > 0 or null, not ${String(interval)}`);
+    if (interval !== null && (typeof interval !== 'number' || !(interval > 0) || !Number.isFinite(interval))) {
+      throw new TypeError(`samplingInterval must be a finite number > 0 or null, not ${describeValue(interval)}`);
     }
     this.samplingInterval = interval;
-    this.meta = { ...(options.meta ?? {}) };
+    const meta = options.meta ?? {};
+    if (typeof meta !== 'object' || Array.isArray(meta)) throw new TypeError(`options.meta must be an object, not ${describeType(meta)}`);
+    this.meta = { ...meta };
     if (rawTraces instanceof StoreColumnsCarrier) {
       this.#setColumns(rawTraces.columns);
       return;
@@ -239,6 +253,11 @@ export class Snapshot {
       this.#frames[f] = frame;
     }
     return frame;
+  }
+
+  /** @internal The source line of a frame as this snapshot shows it (captured copy first). */
+  _sourceLine(filename: string, lineno: number): string {
+    return sourceLine(this.#lines, filename, lineno);
   }
 
   /** @internal The traceback with id `tb` (with its totalNframe), built once. */
@@ -288,30 +307,81 @@ export class Snapshot {
     checkKeyType(keyType, cumulative);
     const newGroups = this.#groupBy(keyType, cumulative);
     const oldGroups = oldSnapshot.#groupBy(keyType, cumulative);
-    const oldByKey = new Map<string, Group>();
-    for (const g of oldGroups) oldByKey.set(oldSnapshot.#groupKey(keyType, g), g);
+    const match = this.#matchGroups(oldSnapshot, keyType, newGroups, oldGroups);
+    const previous: (Group | undefined)[] = new Array(newGroups.length);
+    for (let j = 0; j < oldGroups.length; j++) if (match[j]! >= 0) previous[match[j]!] = oldGroups[j];
     const diffs: StatisticDiff[] = [];
-    for (const g of newGroups) {
-      const key = this.#groupKey(keyType, g);
-      const previous = oldByKey.get(key);
-      if (previous !== undefined) {
-        oldByKey.delete(key);
-        diffs.push(new StatisticDiff(g.traceback, g.size, g.size - previous.size, g.count, g.count - previous.count));
-      } else {
-        diffs.push(new StatisticDiff(g.traceback, g.size, g.size, g.count, g.count));
-      }
+    for (let i = 0; i < newGroups.length; i++) {
+      const g = newGroups[i]!;
+      const p = previous[i];
+      diffs.push(p !== undefined
+        ? new StatisticDiff(g.traceback, g.size, g.size - p.size, g.count, g.count - p.count)
+        : new StatisticDiff(g.traceback, g.size, g.size, g.count, g.count));
     }
-    for (const g of oldByKey.values()) diffs.push(new StatisticDiff(g.traceback, 0, -g.size, 0, -g.count));
+    for (let j = 0; j < oldGroups.length; j++) {
+      const g = oldGroups[j]!;
+      if (match[j]! < 0) diffs.push(new StatisticDiff(g.traceback, 0, -g.size, 0, -g.count));
+    }
     return diffs.sort((a, b) =>
       Math.abs(b.sizeDiff) - Math.abs(a.sizeDiff) || b.size - a.size ||
       Math.abs(b.countDiff) - Math.abs(a.countDiff) || b.count - a.count || b.traceback.compare(a.traceback));
   }
 
-  /** A key for a group that is equal across snapshots exactly when Python's tracebacks are equal. */
-  #groupKey(keyType: KeyType, g: Group): string {
-    let key = '';
-    for (const frame of g.traceback) key += keyType === 'filename' ? frame.filename : `${frame.filename}\0${frame.lineno}\u0001`;
-    return `${g.traceback.length}\u0002${key}`;
+  /**
+   * For each group of `old`, the index of the group of `this` whose traceback is equal (Python's
+   * equality: the same (filename, lineno) frames), or -1. Works on interned key ids: text is
+   * compared once per distinct line or file, and tracebacks as sequences of line ids.
+   */
+  #matchGroups(old: Snapshot, keyType: KeyType, newGroups: Group[], oldGroups: Group[]): Int32Array {
+    const nt = this._columns.tables;
+    const ot = old._columns.tables;
+    const match = new Int32Array(oldGroups.length).fill(-1);
+    if (nt === ot) {
+      // Shared tables (e.g. a filtered snapshot): key ids mean the same on both sides.
+      const byKey = new Map<number, number>();
+      for (let i = 0; i < newGroups.length; i++) byKey.set(newGroups[i]!.key, i);
+      for (let j = 0; j < oldGroups.length; j++) match[j] = byKey.get(oldGroups[j]!.key) ?? -1;
+      return match;
+    }
+    // Old frame key id -> new frame key id (-1: not in the new snapshot), through the key's text.
+    const byFile = keyType === 'filename';
+    const newKeys = byFile ? nt.fileKeys() : nt.lineKeys();
+    const oldKeys = byFile ? ot.fileKeys() : ot.lineKeys();
+    const text = (t: Tables, f: number): string => (byFile ? t.files[f]! : `${t.files[f]}\0${t.lines[f]}`);
+    const newByText = new Map<string, number>();
+    for (let f = 0; f < nt.frameCount; f++) newByText.set(text(nt, f), newKeys.ids[f]!);
+    const oldToNew = new Int32Array(oldKeys.count).fill(-2);
+    for (let f = 0; f < ot.frameCount; f++) {
+      const k = oldKeys.ids[f]!;
+      if (oldToNew[k] === -2) oldToNew[k] = newByText.get(text(ot, f)) ?? -1;
+    }
+    if (keyType !== 'traceback') {
+      // Group keys are frame key ids; the id one past the last stands for the empty traceback.
+      const newIndex = new Int32Array(newKeys.count + 1).fill(-1);
+      for (let i = 0; i < newGroups.length; i++) newIndex[newGroups[i]!.key] = i;
+      for (let j = 0; j < oldGroups.length; j++) {
+        const k = oldGroups[j]!.key;
+        const mapped = k === oldKeys.count ? newKeys.count : oldToNew[k]!;
+        if (mapped >= 0) match[j] = newIndex[mapped]!;
+      }
+      return match;
+    }
+    // Traceback keys: an old traceback, as new line ids, is looked up in the new snapshot's index.
+    const index = nt.tracebackIndex();
+    const newIndex = new Int32Array(index.count).fill(-1);
+    for (let i = 0; i < newGroups.length; i++) newIndex[newGroups[i]!.key] = i;
+    const seq: number[] = [];
+    for (let j = 0; j < oldGroups.length; j++) {
+      const tb = oldGroups[j]!.repr;
+      const start = ot.tbOffsets[tb]!;
+      const len = ot.tbOffsets[tb + 1]! - start;
+      let k = 0;
+      for (; k < len; k++) if ((seq[k] = oldToNew[oldKeys.ids[ot.tbFrames[start + k]!]!]!) < 0) break;
+      if (k < len) continue; // a frame the new snapshot does not have
+      const key = index.find(seq, len);
+      if (key >= 0) match[j] = newIndex[key]!;
+    }
+    return match;
   }
 
   #groupBy(keyType: KeyType, cumulative: boolean): Group[] {
@@ -381,7 +451,7 @@ export class Snapshot {
         traceback = new Traceback([new Frame(t.files[repr[k]!]!, 0)]);
         traceback._lines = this.#lines;
       }
-      groups.push({ key: k, traceback, size: sizes[k]!, count: counts[k]! });
+      groups.push({ key: k, repr: k === empty ? -1 : repr[k]!, traceback, size: sizes[k]!, count: counts[k]! });
     }
     return groups;
   }

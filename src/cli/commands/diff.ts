@@ -1,0 +1,44 @@
+/** `tracemalloc diff OLD NEW`: what grew and shrank between two snapshot files. */
+import { parseDiffArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { applyFilters, diffJSON, loadSnapshot, renderDiff, styleFor } from '../view.js';
+
+export const command: Command = {
+  name: 'diff',
+  summary: 'print what grew and shrank between two snapshot files',
+  usage: `Usage: tracemalloc diff [options] <old> <new>
+
+Compare two snapshot files as Python's Snapshot.compare_to does and print one
+line per group, biggest change first: file:line, size (change), count (change),
+average.
+
+Options:
+  --key K            group by lineno, filename or traceback (default lineno)
+  --cumulative       count a trace at every frame of its traceback, not only
+                     the most recent (not with --key traceback)
+  --limit N          groups to list, 0 for all (default 10)
+  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
+                     pattern matched against the whole path (* crosses /);
+                     repeatable: a trace matching any of them is kept
+  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)
+  --json             print JSON (its shape is described in docs/cli.md)
+  -h, --help         show this help
+
+Example:
+  tracemalloc diff --limit 5 before.json after.json
+`,
+  async run(argv, io) {
+    const args = parseDiffArgs(argv);
+    if (args.help) {
+      io.stdout.write(command.usage);
+      return 0;
+    }
+    const oldSnapshot = applyFilters(loadSnapshot(args.oldFile, io), args.filters);
+    const newSnapshot = applyFilters(loadSnapshot(args.newFile, io), args.filters);
+    const text = args.json
+      ? JSON.stringify(diffJSON(newSnapshot, oldSnapshot, args, args.oldFile, args.newFile), null, 2)
+      : renderDiff(newSnapshot, oldSnapshot, args, styleFor(io.isTTY));
+    io.stdout.write(`${text}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,174 @@
+/** `tracemalloc report FILE [--diff OLD] -o report.html`: a self-contained HTML report of a snapshot. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readHeapProfile } from '../../export/heapprofile.js';
+import { renderHtmlReport } from '../../export/html.js';
+import { formatSize } from '../../format.js';
+import { SnapshotFormatError } from '../../persist.js';
+import type { Snapshot } from '../../snapshot.js';
+import { intOption, parseOptions, UsageError, type FilterSpec, type OptionSpec } from '../args.js';
+import type { Command, CommandIO } from '../command.js';
+import { applyFilters, loadSnapshot } from '../view.js';
+
+/** How to read a `.heapprofile` given on the command line. */
+export interface ProfileInputOptions {
+  /** `--interval`: the interval a `.heapprofile` was sampled with (bytes), or `null` for its default. */
+  interval: number | null;
+  /** `--read-sources`: read the source files (and maps) a `.heapprofile` names, on this machine. */
+  readSources: boolean;
+}
+
+export interface ReportArgs extends ProfileInputOptions {
+  help: boolean;
+  file: string;
+  /** `--diff OLD`, or `null`. */
+  diff: string | null;
+  /** Where to write; `-` is stdout. */
+  output: string;
+  title: string | null;
+  /** Rows of each top table. */
+  top: number;
+  filters: FilterSpec[];
+}
+
+/** Options a command that reads snapshot files or `.heapprofile`s shares (`report`, `export`). */
+export const INPUT_SPECS: readonly OptionSpec[] = [
+  { name: 'help', short: 'h', kind: 'flag' },
+  { name: 'output', short: 'o', kind: 'value' },
+  { name: 'filter', kind: 'list' },
+  { name: 'exclude', kind: 'list' },
+  { name: 'interval', kind: 'value' },
+  { name: 'read-sources', kind: 'flag' },
+];
+
+/** `--filter` and `--exclude`, in the order `top` and `diff` apply them. */
+export function filterSpecs(lists: Map<string, string[]>): FilterSpec[] {
+  return [
+    ...(lists.get('filter') ?? []).map((pattern) => ({ inclusive: true, pattern })),
+    ...(lists.get('exclude') ?? []).map((pattern) => ({ inclusive: false, pattern })),
+  ];
+}
+
+/** `--interval` and `--read-sources`. */
+export function profileInputOptions(values: Map<string, string>, flags: Set<string>): ProfileInputOptions {
+  const interval = values.get('interval');
+  return {
+    interval: interval === undefined ? null : intOption('interval', interval, 0, 1, 2 ** 31 - 1),
+    readSources: flags.has('read-sources'),
+  };
+}
+
+/** `name` without its directory and its snapshot or profile extensions, plus `ext`. */
+export function defaultOutput(file: string, ext: string): string {
+  const base = path.basename(file).replace(/(\.(json|heapprofile|pb|pprof))?(\.gz)?$/i, '');
+  return `${base === '' ? 'tracemalloc' : base}${ext}`;
+}
+
+/** `tracemalloc report [options] <file>`. Pure: throws a `UsageError` for a bad command line. */
+export function parseReportArgs(argv: readonly string[]): ReportArgs {
+  const p = parseOptions(argv, [...INPUT_SPECS, { name: 'diff', kind: 'value' }, { name: 'title', kind: 'value' }, { name: 'top', kind: 'value' }]);
+  const help = p.flags.has('help');
+  const rest = {
+    diff: p.values.get('diff') ?? null,
+    title: p.values.get('title') ?? null,
+    top: intOption('top', p.values.get('top'), 50, 1, 10_000),
+    filters: filterSpecs(p.lists),
+    ...profileInputOptions(p.values, p.flags),
+  };
+  if (rest.diff === '') throw new UsageError('--diff needs a snapshot file');
+  const output = p.values.get('output');
+  if (output === '') throw new UsageError('--output needs a file name');
+  if (help) return { help, file: '', output: output ?? '', ...rest };
+  if (p.positionals.length !== 1) {
+    throw new UsageError(p.positionals.length === 0 ? 'a snapshot file is needed' : `one snapshot file is needed, not ${p.positionals.length} (the old one goes after --diff)`);
+  }
+  const file = p.positionals[0]!;
+  return { help, file, output: output ?? defaultOutput(file, '.html'), ...rest };
+}
+
+function isHeapProfileName(file: string): boolean {
+  return /\.heapprofile(\.gz)?$/i.test(file);
+}
+
+/**
+ * Loads a snapshot file (`.json`, `.gz`) or a Chrome `.heapprofile` (by its name, or when the
+ * file is not a snapshot but reads as a heap profile).
+ */
+export function loadInput(file: string, io: CommandIO, options: ProfileInputOptions): Snapshot {
+  const asProfile = (): Snapshot => readHeapProfile(file, {
+    ...(options.interval !== null ? { samplingInterval: options.interval } : {}),
+    readSources: options.readSources,
+  });
+  if (isHeapProfileName(file)) return asProfile();
+  try {
+    return loadSnapshot(file, io);
+  } catch (err) {
+    if (!(err instanceof SnapshotFormatError) || !err.message.includes('not a tracemalloc snapshot')) throw err;
+    try {
+      return asProfile();
+    } catch {
+      throw err;
+    }
+  }
+}
+
+/** Writes `data` to `output` (`-` is stdout) and says where on stderr. */
+export function writeOutput(output: string, data: string | Buffer, io: CommandIO, what: string): void {
+  if (output === '-') {
+    io.stdout.write(data);
+    return;
+  }
+  fs.writeFileSync(output, data);
+  io.stderr.write(`wrote ${what} to ${output} (${formatSize(Buffer.byteLength(data))})\n`);
+}
+
+export const command: Command = {
+  name: 'report',
+  summary: 'write a self-contained HTML report (flame graph, top tables, diff)',
+  usage: `Usage: tracemalloc report [options] <file>
+
+Write one self-contained HTML file (no network needed) that shows a snapshot: a
+flame graph per domain (V8 heap, Buffers, user domains) to zoom and search, the
+top allocation sites by line, file or traceback with their source lines, and
+with --diff, the growth since an older snapshot (red) and the shrinkage (blue).
+
+<file> is a snapshot file (Snapshot.dump(), NODE_TRACEMALLOC_DUMP, .json or
+.json.gz) or a Chrome DevTools .heapprofile (node --heap-prof, DevTools).
+
+Options:
+  -o, --output FILE  where to write (default <file's name>.html; - for stdout)
+  --diff OLD         compare with the older snapshot OLD (same kinds of file)
+  --title TEXT       the page's title
+  --top N            rows of each top table (default 50)
+  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
+                     pattern matched against the whole path (* crosses /);
+                     repeatable: a trace matching any of them is kept
+  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)
+  --interval BYTES   the sampling interval of a .heapprofile, to estimate object
+                     counts (default 524288, node --heap-prof's default)
+  --read-sources     for a .heapprofile: read the source lines (and source maps)
+                     of the files it names on this machine
+  -h, --help         show this help
+
+Examples:
+  tracemalloc report heap.json -o report.html
+  tracemalloc report after.json --diff before.json -o leak.html
+  node --heap-prof app.js && tracemalloc report --read-sources Heap.*.heapprofile
+`,
+  async run(argv, io) {
+    const args = parseReportArgs(argv);
+    if (args.help) {
+      io.stdout.write(command.usage);
+      return 0;
+    }
+    const snapshot = applyFilters(loadInput(args.file, io, args), args.filters);
+    const old = args.diff === null ? undefined : applyFilters(loadInput(args.diff, io, args), args.filters);
+    const html = renderHtmlReport(snapshot, {
+      ...(old !== undefined ? { diffFrom: old } : {}),
+      ...(args.title !== null ? { title: args.title } : {}),
+      topRows: args.top,
+    });
+    writeOutput(args.output, html, io, 'the report');
+    return 0;
+  },
+};

@@ -1,0 +1,125 @@
+/**
+ * The environment variables of the preload (`tracemalloc/register`), parsed strictly: a pure
+ * function from an environment to a configuration or an error that names the variable and its
+ * value. `NODE_TRACEMALLOC` is the analogue of Python's `PYTHONTRACEMALLOC`.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The variables the preload reads. */
+export const ENV = {
+  nframe: 'NODE_TRACEMALLOC',
+  interval: 'NODE_TRACEMALLOC_INTERVAL',
+  dump: 'NODE_TRACEMALLOC_DUMP',
+  top: 'NODE_TRACEMALLOC_TOP',
+  key: 'NODE_TRACEMALLOC_KEY',
+  signal: 'NODE_TRACEMALLOC_SIGNAL',
+} as const;
+
+/** What the preload does, once the environment is read. */
+export interface PreloadConfig {
+  /** Frames kept per traceback, 1 to 65535. */
+  nframe: number;
+  /** Mean bytes between heap samples, or `null` for the library's default. */
+  interval: number | null;
+  /** Where to write a snapshot at exit (absolute; `%p` already replaced by the pid), or `null`. */
+  dump: string | null;
+  /** How many lines of the top to print on stderr at exit; 0 prints nothing. */
+  top: number;
+  /** How the printed top groups traces. */
+  keyType: 'lineno' | 'filename' | 'traceback';
+  /** The signal that writes a numbered snapshot on demand, or `null` for none. */
+  signal: NodeJS.Signals | null;
+}
+
+/** A variable with a value the preload cannot use; the message names both. */
+export class EnvError extends Error {
+  readonly code = 'ERR_TRACEMALLOC_ENV';
+  constructor(name: string, value: string, expected: string) {
+    super(`${name}=${JSON.stringify(value)} is not valid: expected ${expected}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Signals that cannot be caught, are Node's own (SIGUSR1 opens the inspector) or end the process. */
+const RESERVED_SIGNALS = new Set(['SIGKILL', 'SIGSTOP', 'SIGUSR1', 'SIGINT', 'SIGTERM', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGABRT', 'SIGTRAP', 'SIGSYS']);
+
+/**
+ * A decimal integer in [min; max] written with digits only (no sign, space, exponent or `0x`), or
+ * `null` when it is not one.
+ */
+export function parseStrictInt(text: string, min: number, max: number): number | null {
+  if (!/^[0-9]{1,10}$/.test(text)) return null;
+  const value = Number(text);
+  return value >= min && value <= max ? value : null;
+}
+
+/**
+ * Reads the preload's variables from `env`. Returns `null` when tracing is off (`NODE_TRACEMALLOC`
+ * unset, empty or `0`); throws an `EnvError` for any value it cannot use. Relative dump paths are
+ * resolved against `cwd` and `%p` becomes `pid`.
+ */
+export function parseEnv(env: Record<string, string | undefined>, cwd: string, pid: number): PreloadConfig | null {
+  const raw = env[ENV.nframe] ?? '';
+  if (raw === '' || raw === '0') return null;
+  const nframe = parseStrictInt(raw, 1, 65535);
+  if (nframe === null) throw new EnvError(ENV.nframe, raw, 'an integer number of frames in [1; 65535], or 0 to disable tracing');
+
+  const rawInterval = env[ENV.interval] ?? '';
+  let interval: number | null = null;
+  if (rawInterval !== '') {
+    interval = parseStrictInt(rawInterval, 1, 2 ** 31 - 1);
+    if (interval === null) throw new EnvError(ENV.interval, rawInterval, 'an integer number of bytes in [1; 2147483647]');
+  }
+
+  const rawTop = env[ENV.top] ?? '';
+  let top = 0;
+  if (rawTop !== '') {
+    const n = parseStrictInt(rawTop, 0, 65535);
+    if (n === null) throw new EnvError(ENV.top, rawTop, 'an integer number of lines in [0; 65535]');
+    top = n;
+  }
+
+  const rawKey = env[ENV.key] ?? '';
+  let keyType: PreloadConfig['keyType'] = 'lineno';
+  if (rawKey === 'lineno' || rawKey === 'filename' || rawKey === 'traceback') keyType = rawKey;
+  else if (rawKey !== '') throw new EnvError(ENV.key, rawKey, 'lineno, filename or traceback');
+
+  const rawDump = env[ENV.dump] ?? '';
+  const dump = rawDump === '' ? null : path.resolve(cwd, rawDump.replaceAll('%p', String(pid)));
+
+  const rawSignal = env[ENV.signal] ?? '';
+  let signal: NodeJS.Signals | null = 'SIGUSR2';
+  if (rawSignal === 'none') signal = null;
+  else if (rawSignal !== '') {
+    const known = Object.prototype.hasOwnProperty.call(os.constants.signals, rawSignal);
+    if (!known || RESERVED_SIGNALS.has(rawSignal)) {
+      throw new EnvError(ENV.signal, rawSignal, 'a signal name such as SIGUSR2 or SIGHUP (not SIGUSR1, SIGINT, SIGTERM, SIGKILL...), or none');
+    }
+    signal = rawSignal as NodeJS.Signals;
+  }
+  return { nframe, interval, dump, top, keyType, signal };
+}
+
+/** Variables that do nothing unless `NODE_TRACEMALLOC` turns tracing on. */
+export function idleVariables(env: Record<string, string | undefined>): string[] {
+  return [ENV.interval, ENV.dump, ENV.top, ENV.key].filter((name) => (env[name] ?? '') !== '');
+}
+
+/**
+ * The file of the `n`th on-demand snapshot: the dump path with `.n` before its extension
+ * (`heap.json` -> `heap.1.json`, `heap.json.gz` -> `heap.1.json.gz`, `heap` -> `heap.1`), or
+ * `tracemalloc-<pid>.<n>.json` in `dir` when there is no dump path.
+ */
+export function numberedDumpPath(dump: string | null, n: number, dir: string, pid: number): string {
+  if (dump === null) return path.join(dir, `tracemalloc-${pid}.${n}.json`);
+  const base = path.basename(dump);
+  const m = /^(.+?)((?:\.json)?(?:\.gz)?)$/.exec(base);
+  let stem = m?.[1] ?? base;
+  let ext = m?.[2] ?? '';
+  if (ext === '' && path.extname(stem) !== '') {
+    ext = path.extname(stem);
+    stem = stem.slice(0, -ext.length);
+  }
+  return path.join(path.dirname(dump), `${stem}.${n}${ext}`);
+}

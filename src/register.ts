@@ -1,0 +1,133 @@
+/**
+ * The preload: `node --import tracemalloc/register app.js`, `node -r tracemalloc/register app.js`
+ * or `NODE_OPTIONS='--import tracemalloc/register'`. `NODE_TRACEMALLOC=N` starts tracing with N
+ * frames (the analogue of Python's `PYTHONTRACEMALLOC`); a value that is not an integer in
+ * [1; 65535] (or 0) stops the process at start-up with exit code 1, as Python does. The other
+ * variables are described in docs/cli.md. The exit and signal hooks never throw into the program:
+ * their failures are one line on stderr and details under `NODE_DEBUG=tracemalloc`.
+ */
+import { debuglog } from 'node:util';
+import * as v8 from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
+import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './cli/env.js';
+import { renderTop } from './cli/view.js';
+import type { Snapshot } from './snapshot.js';
+import { isTracing, start, takeSnapshot } from './tracer.js';
+
+const log = debuglog('tracemalloc');
+/** Set once per process, so two copies of the package preloaded together install once. */
+const INSTALLED = Symbol.for('tracemalloc.register.installed');
+
+function say(text: string): void {
+  try {
+    process.stderr.write(`${text}\n`);
+  } catch (err) {
+    log('cannot write to stderr: %o', err);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A snapshot for `reason` (`exit`, a signal name), or `null` when the tracer is not running any more. */
+function capture(reason: string): Snapshot | null {
+  if (!isTracing()) {
+    log('tracing was stopped before %s: no snapshot', reason);
+    return null;
+  }
+  const snapshot = takeSnapshot();
+  snapshot.meta.reason = reason;
+  snapshot.meta.script = process.argv[1] ?? null;
+  return snapshot;
+}
+
+/** Takes a snapshot and writes it to `file` and/or prints its top, as configured. Never throws. */
+function report(config: PreloadConfig, reason: string, file: string | null): boolean {
+  try {
+    const snapshot = capture(reason);
+    if (snapshot === null) return false;
+    if (file !== null) {
+      try {
+        snapshot.dump(file);
+      } catch (err) {
+        say(`tracemalloc: cannot write the snapshot to ${file}: ${errorText(err)}`);
+        log('dump to %s failed: %o', file, err);
+        return false;
+      }
+    }
+    if (config.top > 0) {
+      say(`tracemalloc: pid ${process.pid} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
+        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }));
+    }
+    return true;
+  } catch (err) {
+    say(`tracemalloc: no snapshot at ${reason}: ${errorText(err)}`);
+    log('the %s hook failed: %o', reason, err);
+    return false;
+  }
+}
+
+function install(env: NodeJS.ProcessEnv): void {
+  const g = globalThis as { [INSTALLED]?: boolean };
+  // Worker threads inherit the preload; the main thread is the one traced.
+  if (!isMainThread || g[INSTALLED] === true) return;
+  g[INSTALLED] = true;
+
+  let config: PreloadConfig | null;
+  try {
+    config = parseEnv(env, process.cwd(), process.pid);
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    say(`tracemalloc: ${err.message}`);
+    process.exit(1);
+  }
+  if (config === null) {
+    const idle = idleVariables(env);
+    if ((env[ENV.nframe] ?? '') === '' && idle.length > 0) {
+      say(`tracemalloc: ${idle.join(', ')} ${idle.length > 1 ? 'are' : 'is'} set but ${ENV.nframe} is not: tracing is off`);
+    }
+    return;
+  }
+  // TurboFan's allocation folding hides objects from V8's sampler (a hot loop was traced at half
+  // its size, or less); the program's code is not optimized yet, so turning it off here covers
+  // all of it. The cost is a little speed in allocation-heavy optimized code (docs/cli.md).
+  v8.setFlagsFromString('--no-turbo-allocation-folding');
+  try {
+    start(config.nframe, config.interval === null ? {} : { samplingInterval: config.interval });
+  } catch (err) {
+    say(`tracemalloc: cannot start tracing: ${errorText(err)}`);
+    log('start failed: %o', err);
+    return;
+  }
+  const cfg = config;
+
+  if (cfg.dump !== null || cfg.top > 0) {
+    process.on('exit', () => {
+      report(cfg, 'exit', cfg.dump);
+    });
+    // A terminating signal skips 'exit'. When the program has no handler of its own, write the
+    // snapshot, then re-raise the signal with the default action so the process ends as it
+    // would have. When it has one, it decides; if it exits, the 'exit' hook writes the snapshot.
+    const onTerminate = (signal: NodeJS.Signals): void => {
+      if (process.listenerCount(signal) > 1) return;
+      process.removeListener(signal, onTerminate);
+      report(cfg, signal, cfg.dump);
+      process.kill(process.pid, signal);
+    };
+    process.on('SIGINT', onTerminate);
+    process.on('SIGTERM', onTerminate);
+  }
+
+  if (cfg.signal !== null) {
+    const dir = process.cwd();
+    let n = 0;
+    process.on(cfg.signal, (signal: NodeJS.Signals) => {
+      n += 1;
+      const file = numberedDumpPath(cfg.dump, n, dir, process.pid);
+      if (report(cfg, signal, file)) say(`tracemalloc: wrote ${file}`);
+    });
+  }
+}
+
+install(process.env);
