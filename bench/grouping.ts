@@ -21,7 +21,11 @@ const FILES = 500;
 const FRAMES = 5000;
 const MAX_DEPTH = 10;
 const LIMIT = MAX_DEPTH;
-const ROUNDS = 7;
+/** Measured rounds and warm-up rounds per size: small sizes get more, as they are cheap and noisier. */
+const ROUNDS = (n: number): number => (n >= 1_000_000 ? 7 : 15);
+const WARMUP = (n: number): number => (n >= 1_000_000 ? 1 : n >= 100_000 ? 5 : 25);
+/** Fresh builds per size for the first-call times (and the constructor's time). */
+const COLD_SAMPLES = 3;
 const TARGET_MS = 1000;
 const TARGET_BYTES_PER_TRACE = 1024;
 
@@ -105,25 +109,29 @@ interface SizeResult {
 function measureSize(n: number): SizeResult {
   log(`${formatCount(n)} traces: building the workload`);
   const { newRaw, oldRaw } = workload(n);
-  // Cold: each operation's first call on freshly built snapshots (the caches of interned keys
-  // are empty), which is what a user calling statistics() once pays. Each fresh build also
-  // gives a sample of the construction time.
-  const cold: Record<string, number> = {};
+  // First calls: each operation on freshly built snapshots (the caches of interned keys are
+  // empty), which is what a user calling statistics() once pays. The garbage of building is
+  // collected first, so it is not charged to the call (the forced GC itself makes the call a
+  // little slower: see InterleaveOptions.gcBetween). Each build also times the constructor.
+  const coldSamples: Record<string, number[]> = Object.fromEntries(OPERATIONS.map(([name]) => [name, []]));
   const constructSamples: number[] = [];
-  for (const [name, run] of OPERATIONS) {
-    gc();
-    let snap: Snapshot | undefined;
-    constructSamples.push(timeOnce(() => (snap = new tracemalloc.Snapshot(newRaw, LIMIT))));
-    const old = new tracemalloc.Snapshot(oldRaw, LIMIT);
-    gc();
-    cold[name] = timeOnce(() => run(snap!, old));
+  for (let sample = 0; sample < COLD_SAMPLES; sample++) {
+    for (const [name, run] of OPERATIONS) {
+      gc();
+      let snap: Snapshot | undefined;
+      constructSamples.push(timeOnce(() => (snap = new tracemalloc.Snapshot(newRaw, LIMIT))));
+      const old = new tracemalloc.Snapshot(oldRaw, LIMIT);
+      gc();
+      coldSamples[name]!.push(timeOnce(() => run(snap!, old)));
+    }
   }
-  log(`${formatCount(n)} traces: cold calls done; timing warm calls (${ROUNDS} interleaved rounds)`);
+  const cold = Object.fromEntries(OPERATIONS.map(([name]) => [name, median(coldSamples[name]!)]));
+  log(`${formatCount(n)} traces: cold calls done; timing warm calls (${ROUNDS(n)} interleaved rounds)`);
   // Warm: all operations interleaved round by round on the same pair of snapshots.
   const snap = new tracemalloc.Snapshot(newRaw, LIMIT);
   const old = new tracemalloc.Snapshot(oldRaw, LIMIT);
   const cases = Object.fromEntries(OPERATIONS.map(([name, run]) => [name, () => run(snap, old)]));
-  const timings = interleave(cases, { warmup: 1, rounds: ROUNDS });
+  const timings = interleave(cases, { warmup: WARMUP(n), rounds: ROUNDS(n) });
   const warm = Object.fromEntries(OPERATIONS.map(([name]) => [name, timings[name]!.median]));
   const groups = { lineno: snap.statistics('lineno').length, traceback: snap.statistics('traceback').length };
   return { n, groups, construct: median(constructSamples), warm, cold };
@@ -156,7 +164,9 @@ function main(): void {
   const largest = results[results.length - 1]!;
 
   const timeTable: BenchTable = {
-    caption: `Median of ${ROUNDS} interleaved warm calls (after one warm-up round); the last column is the first call on freshly built snapshots.`,
+    caption: `Median of ${results.map((r) => ROUNDS(r.n)).join(', ')} interleaved warm calls (per size), after warm-up rounds; ` +
+      `the last column is the first call on freshly built snapshots (median of ${COLD_SAMPLES}, after a forced GC), which also ` +
+      'interns that key type. The constructor row is the median of every fresh build.',
     columns: ['operation', ...results.map((r) => `${formatCount(r.n)} traces`), `${formatCount(largest.n)}, first call`],
     rows: [
       ...OPERATIONS.map(([name]) => [name, ...results.map((r) => formatMs(r.warm[name]!)), formatMs(largest.cold[name]!)]),

@@ -45,6 +45,8 @@ interface RunInfo {
   cores: number;
   memory: string;
   platform: string;
+  /** The 1-minute load average when the run started: other work on the machine skews absolute times. */
+  load: number;
 }
 
 /** A result with the run it came from: what the doc stores for each section. */
@@ -62,6 +64,7 @@ function runInfo(): RunInfo {
     cores: cpus.length,
     memory: formatBytes(os.totalmem()),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    load: os.loadavg()[0]!,
   };
 }
 
@@ -160,7 +163,8 @@ function readRecorded(): Map<string, Recorded> {
 }
 
 function describeRun(run: RunInfo): string {
-  return `${run.date}, Node ${run.node}, ${run.cpu} (${run.cores} cores, ${run.memory}), ${run.platform}`;
+  const load = run.load === undefined ? '' : `, load average ${run.load.toFixed(2)} at start`;
+  return `${run.date}, Node ${run.node}, ${run.cpu} (${run.cores} cores, ${run.memory}), ${run.platform}${load}`;
 }
 
 function renderDoc(recorded: Recorded[], current: RunInfo): string {
@@ -171,7 +175,9 @@ function renderDoc(recorded: Recorded[], current: RunInfo): string {
     '',
     'Measured by `npm run bench` (`npm run bench -- <name>` for one benchmark), never by timed unit tests. Each',
     'benchmark runs in its own `node --expose-gc` process; times are medians of several rounds, and every ratio',
-    'compares cases run side by side, interleaved, in the same process (SPEC §7).',
+    'compares cases run side by side, interleaved, in the same process (SPEC §7). Absolute times depend on the',
+    'machine and its load; compare them across runs only as a rough guide. The benchmarks are in `bench/`',
+    '(bench/run.ts explains how to add one).',
     '',
     `Last run: ${describeRun(current)}.`,
     '',
@@ -179,7 +185,7 @@ function renderDoc(recorded: Recorded[], current: RunInfo): string {
   const checks = recorded.flatMap((r) => r.result.checks);
   if (checks.length > 0) {
     out.push('## Targets', '', markdownTable({
-      columns: ['target', 'measured', 'limit', 'met'],
+      columns: ['measure', 'measured', 'target', 'met'],
       rows: checks.map((c) => [c.what, c.value, c.target, c.ok ? 'yes' : '**no**']),
     }), '');
   }
