@@ -18,7 +18,7 @@ export { formatTop } from './top.js';
 export type { FormatTopOptions } from './top.js';
 export {
   start, stop, isTracing, clearTraces, getTracebackLimit, getTracedMemory, resetPeak,
-  getTracemallocMemory, takeSnapshot, getObjectTraceback, HEAP_DOMAIN, EXTERNAL_DOMAIN, DEFAULT_SAMPLING_INTERVAL,
+  getTracemallocMemory, takeSnapshot, getObjectTraceback, track, untrack, HEAP_DOMAIN, EXTERNAL_DOMAIN, DEFAULT_SAMPLING_INTERVAL,
   setRawTraceSourceForTesting,
 } from './tracer.js';
 export type { StartOptions } from './tracer.js';

@@ -4,7 +4,10 @@
  * `stop()` drops it, leaving no timer, session or listener behind.
  */
 import { describeType } from './format.js';
+import { UserDomains } from './domains.js';
+import { ExternalTracer } from './external.js';
 import { AllocationTracker, HeapSampler } from './inspector.js';
+import { captureStack, parseCapturedStack } from './stack.js';
 import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
@@ -123,6 +126,10 @@ interface TracerState {
   /** 'allocated' mode: the samples folded so far, and the timer that folds them. */
   readonly folded: FoldedSamples | null;
   readonly foldTimer: NodeJS.Timeout | null;
+  /** Domain 1 (ArrayBuffer backing stores), unless `external: false`. */
+  readonly external: ExternalTracer | null;
+  /** Domains 2 and up: what `track()` reported. */
+  readonly domains: UserDomains;
 }
 
 let state: TracerState | null = null;
@@ -188,7 +195,19 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
       throw err;
     }
   }
-  const counter = new MemoryCounter(() => 0);
+  let external: ExternalTracer | null = null;
+  if (resolved.external) {
+    try {
+      external = new ExternalTracer({ interval, nframe: limit, sourceMaps: resolved.sourceMaps });
+      external.start();
+    } catch (err) {
+      tracker?.stop();
+      sampler.stop();
+      throw err;
+    }
+  }
+  const domains = new UserDomains();
+  const counter = new MemoryCounter(() => (external?.tracedBytes ?? 0) + domains.bytes);
   counter.start();
   const folded = mode === 'allocated' ? new FoldedSamples() : null;
   let foldTimer: NodeJS.Timeout | null = null;
@@ -214,6 +233,8 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
     tracker,
     folded,
     foldTimer,
+    external,
+    domains,
   };
   tracebackLimit = limit;
 }
@@ -251,6 +272,7 @@ export function stop(): void {
   state = null;
   if (s.foldTimer !== null) clearInterval(s.foldTimer);
   s.counter.stop();
+  s.external?.stop();
   s.tracker?.stop();
   s.sampler.stop();
 }
@@ -275,6 +297,8 @@ export function clearTraces(): void {
   s.lastSamples = 0;
   s.ownHeap = 0;
   s.folded?.clear();
+  s.external?.clear();
+  s.domains.clear();
 }
 
 /**
@@ -304,7 +328,52 @@ export function getTracemallocMemory(): number {
   if (s === null) return 0;
   const heapTraced = s.counter.current();
   const samples = Math.max(s.lastSamples, Math.ceil(heapTraced / s.interval));
-  return samples * SAMPLE_COST + s.resolver.byteSize() + s.ownHeap + (s.folded?.byteSize() ?? 0);
+  return samples * SAMPLE_COST + s.resolver.byteSize() + s.ownHeap + (s.folded?.byteSize() ?? 0) +
+    (s.external?.byteSize() ?? 0) + s.domains.byteSize();
+}
+
+function notTracing(what: string): Error {
+  const err = new Error(`the tracemalloc module must be tracing memory allocations to ${what}`);
+  (err as Error & { code: string }).code = 'ERR_TRACEMALLOC_NOT_TRACING';
+  return err;
+}
+
+function checkUserDomain(domain: unknown): number {
+  if (typeof domain !== 'number' || !Number.isInteger(domain)) {
+    throw new TypeError(`domain must be an integer, not ${typeof domain === 'number' ? domain : describeType(domain)}`);
+  }
+  if (domain < 2 || domain > 0xffffffff) {
+    throw new RangeError(`domain must be in [2; 4294967295] (0 is the V8 heap and 1 ArrayBuffers, both traced by tracemalloc itself), not ${domain}`);
+  }
+  return domain;
+}
+
+/** Frames captured beyond the limit for `track()`, for builtin frames that are dropped. */
+const TRACK_FRAME_MARGIN = 2;
+
+/**
+ * Records a block of `size` bytes in user domain `domain` (2 and up) under `key`, with the
+ * traceback of this call (Python's `PyTraceMalloc_Track`), e.g. a pool or a native addon's
+ * wrapper reporting its own memory. Tracking a key again replaces its block. Exact, not sampled.
+ */
+export function track(domain: number, key: unknown, size: number): void {
+  const s = state;
+  const d = checkUserDomain(domain);
+  if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
+    throw new TypeError(`size must be a finite number of bytes >= 0, not ${typeof size === 'number' ? size : describeType(size)}`);
+  }
+  if (s === null) throw notTracing('track memory');
+  const limit = tracebackLimit + TRACK_FRAME_MARGIN;
+  const site = parseCapturedStack(captureStack(track, limit), tracebackLimit, limit, s.options.sourceMaps);
+  s.domains.track(d, key, size, site);
+}
+
+/** Forgets block `key` of user domain `domain` (Python's `PyTraceMalloc_Untrack`); an unknown key is not an error. */
+export function untrack(domain: number, key: unknown): void {
+  const s = state;
+  const d = checkUserDomain(domain);
+  if (s === null) throw notTracing('untrack memory');
+  s.domains.untrack(d, key);
 }
 
 /**
@@ -313,11 +382,7 @@ export function getTracemallocMemory(): number {
  */
 export function takeSnapshot(): Snapshot {
   const s = state;
-  if (s === null) {
-    const err = new Error('the tracemalloc module must be tracing memory allocations to take a snapshot');
-    (err as Error & { code: string }).code = 'ERR_TRACEMALLOC_NOT_TRACING';
-    throw err;
-  }
+  if (s === null) throw notTracing('take a snapshot');
   const builder = new StoreBuilder();
   if (rawTraceSource !== null) {
     let i = 0;
@@ -332,6 +397,10 @@ export function takeSnapshot(): Snapshot {
     s.lastSamples = samples;
     s.ownHeap = own;
     s.counter.anchor(traced, usedAfterGC);
+  }
+  if (rawTraceSource === null) {
+    s.external?.addTraces(builder);
+    s.domains.addTraces(builder, tracebackLimit);
   }
   return Snapshot._fromColumns(builder.build(), tracebackLimit, {
     samplingInterval: s.interval,
