@@ -49,3 +49,44 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/* Output (Node v20.20.2; absolute paths shortened to the repository):
+Top 1 lines
+#1: <external>:0: 16.4 KiB
+Total allocated size: 16.4 KiB
+Traced Memory Usage current:1.31 MB, peak:1.31 MB
+Process Memory Usage: 52.59765625 MB
+
+Top 1 lines
+#1: examples/monitor.ts:21: 102400.0 KiB
+    function allocateBytes(size: number): number[] {
+(V8 heap sites are functions: the line shown is where the allocating function starts)
+1 other: 16.4 KiB
+Total allocated size: 102416.4 KiB
+Traced Memory Usage current:100.32 MB, peak:101.32 MB
+Process Memory Usage: 153.18359375 MB
+
+Top 1 lines
+#1: examples/monitor.ts:21: 204800.0 KiB
+    function allocateBytes(size: number): number[] {
+(V8 heap sites are functions: the line shown is where the allocating function starts)
+1 other: 16.4 KiB
+Total allocated size: 204816.4 KiB
+Traced Memory Usage current:200.32 MB, peak:200.32 MB
+Process Memory Usage: 253.30859375 MB
+
+Top 1 lines
+#1: examples/monitor.ts:21: 102400.0 KiB
+    function allocateBytes(size: number): number[] {
+(V8 heap sites are functions: the line shown is where the allocating function starts)
+1 other: 17.4 KiB
+Total allocated size: 102417.4 KiB
+Traced Memory Usage current:100.20 MB, peak:200.33 MB
+Process Memory Usage: 253.68359375 MB
+
+Top 1 lines
+#1: <external>:0: 16.4 KiB
+Total allocated size: 16.4 KiB
+Traced Memory Usage current:0.14 MB, peak:200.33 MB
+Process Memory Usage: 115.88671875 MB
+*/
