@@ -47,25 +47,29 @@ export class InspectorError extends Error {
   }
 }
 
+/** Posts a command and returns its result: the in-process session answers before `post` returns. */
+function postSync<T>(session: inspector.Session | null, method: string, params?: Record<string, unknown>): T {
+  if (session === null) throw new InspectorError('the inspector session is closed');
+  let done = false;
+  let error: Error | null = null;
+  let result: unknown;
+  session.post(method, params ?? {}, (err: Error | null, res?: unknown) => {
+    done = true;
+    error = err;
+    result = res;
+  });
+  if (!done) throw new InspectorError(`the inspector did not answer ${method} synchronously`);
+  if (error !== null) throw new InspectorError(`${method} failed: ${(error as Error).message}`, { cause: error });
+  return result as T;
+}
+
 export class HeapSampler {
   #session: inspector.Session | null = null;
 
-  /** Posts a command and returns its result; the in-process session answers before `post` returns. */
   #post<T>(method: string, params?: Record<string, unknown>): T {
-    const session = this.#session;
-    if (session === null) throw new InspectorError('the inspector session is closed');
-    let done = false;
-    let error: Error | null = null;
-    let result: unknown;
-    session.post(method, params ?? {}, (err: Error | null, res?: unknown) => {
-      done = true;
-      error = err;
-      result = res;
-    });
-    if (!done) throw new InspectorError(`the inspector did not answer ${method} synchronously`);
-    if (error !== null) throw new InspectorError(`${method} failed: ${(error as Error).message}`, { cause: error });
-    return result as T;
+    return postSync<T>(this.#session, method, params);
   }
+
 
   /**
    * Opens the session and starts sampling every `interval` bytes on average. V8 has one sampling
@@ -190,20 +194,9 @@ export class AllocationTracker {
   #session: inspector.Session | null = null;
 
   #post<T>(method: string, params?: Record<string, unknown>): T {
-    const session = this.#session;
-    if (session === null) throw new InspectorError('the inspector session is closed');
-    let done = false;
-    let error: Error | null = null;
-    let result: unknown;
-    session.post(method, params ?? {}, (err: Error | null, res?: unknown) => {
-      done = true;
-      error = err;
-      result = res;
-    });
-    if (!done) throw new InspectorError(`the inspector did not answer ${method} synchronously`);
-    if (error !== null) throw new InspectorError(`${method} failed: ${(error as Error).message}`, { cause: error });
-    return result as T;
+    return postSync<T>(this.#session, method, params);
   }
+
 
   start(): void {
     if (this.#session !== null) return;
