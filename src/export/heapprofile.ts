@@ -30,6 +30,12 @@ interface HeapProfileExtension {
   meta: Record<string, unknown>;
   /** The pseudo-node under the root that holds each non-heap domain's stacks. */
   domains: { domain: number; nodeId: number }[];
+  /**
+   * The object count of each sample, in the order of `samples`. V8's format keeps only the scaled
+   * size, from which a count can only be guessed, and not at all for the external domain's own
+   * sampler: with this, a round trip keeps counts exactly. Optional (files without it still read).
+   */
+  counts?: number[];
 }
 
 /** A `.heapprofile` as `toHeapProfile` writes it: V8's profile plus the `tracemalloc` key. */
@@ -144,6 +150,7 @@ export function toHeapProfile(snapshot: Snapshot): HeapProfileJSON {
       samplingInterval: snapshot.samplingInterval,
       meta: { ...snapshot.meta },
       domains: Array.from(domainNodes, ([domain, node]) => ({ domain, nodeId: node.id })),
+      counts: Array.from(c.counts),
     },
   };
 }
@@ -262,7 +269,7 @@ function checkProfile(value: unknown, where: string): { profile: SamplingProfile
   return { profile: { head, samples }, byId, depth };
 }
 
-function checkExtension(value: unknown, byId: Map<number, ProfileNode>, head: ProfileNode, where: string): HeapProfileExtension | null {
+function checkExtension(value: unknown, byId: Map<number, ProfileNode>, head: ProfileNode, sampleCount: number, where: string): HeapProfileExtension | null {
   if (value === undefined) return null;
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(where, `"tracemalloc": ${problem}`);
@@ -284,10 +291,19 @@ function checkExtension(value: unknown, byId: Map<number, ProfileNode>, head: Pr
   if (new Set(domains.map((d) => d.domain)).size !== domains.length || new Set(domains.map((d) => d.nodeId)).size !== domains.length) {
     fail('"domains" lists a domain or a node twice');
   }
+  const counts = value.counts;
+  if (counts !== undefined) {
+    if (!Array.isArray(counts) || counts.length !== sampleCount) fail(`"counts" must be an array of ${sampleCount} numbers, one per sample`);
+    (counts as unknown[]).forEach((n, i) => {
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) fail(`"counts[${i}]" must be a finite number >= 0, not ${describeValue(n)}`);
+    });
+  }
   // Copy meta into a fresh object so nothing in the file can reach a prototype.
   const meta = copyMeta((value.meta ?? {}) as Record<string, unknown>);
   if (typeof meta === 'string') return fail(meta);
-  return { format: EXTENSION_NAME, version: 1, tracebackLimit: value.tracebackLimit as number, samplingInterval: interval as number | null, meta, domains };
+  const ext: HeapProfileExtension = { format: EXTENSION_NAME, version: 1, tracebackLimit: value.tracebackLimit as number, samplingInterval: interval as number | null, meta, domains };
+  if (counts !== undefined) ext.counts = counts as number[];
+  return ext;
 }
 
 /**
@@ -313,7 +329,7 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
     }
   }
   const { profile, byId, depth } = checkProfile(value, where);
-  const ext = checkExtension((value as Record<string, unknown>).tracemalloc, byId, profile.head, where);
+  const ext = checkExtension((value as Record<string, unknown>).tracemalloc, byId, profile.head, profile.samples.length, where);
   if (options.nframe !== undefined && (!int(options.nframe) || options.nframe < 1 || options.nframe > 65535)) {
     throw new TypeError(`options.nframe must be an integer in [1; 65535], not ${describeValue(options.nframe)}`);
   }
@@ -339,12 +355,15 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
     for (const ch of node.children) walk.push([ch, node === profile.head ? domainOfNode.get(ch.id) ?? 0 : domain]);
   }
   const byDomain = new Map<number, ProfileSample[]>();
-  for (const s of profile.samples) {
+  const indexOf = new Map<ProfileSample, number>();
+  profile.samples.forEach((s, i) => {
+    indexOf.set(s, i);
     const d = subtreeDomain.get(s.nodeId) ?? 0;
     let list = byDomain.get(d);
     if (list === undefined) byDomain.set(d, (list = []));
     list.push(s);
-  }
+  });
+  const countAt: Array<[trace: number, sample: number]> = []; // exact counts from the file, if any
   const exact: [number, number][] = []; // trace index ranges whose counts are exact (1 each)
   for (const [domain, samples] of [...byDomain].sort((a, b) => a[0] - b[0])) {
     let head = profile.head;
@@ -358,6 +377,8 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
     const sampled = interval !== null && domain <= 1;
     addProfile(builder, { head, samples }, { nframe, interval: interval ?? 1, domain, resolve: resolver.resolve });
     if (!sampled) exact.push([from, builder.traceCount]);
+    // addProfile adds one trace per sample, in order.
+    if (ext?.counts !== undefined) samples.forEach((s, k) => countAt.push([from + k, indexOf.get(s)!]));
   }
   let columns = builder.build();
   if (!readSources) {
@@ -367,6 +388,7 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
     columns = new TraceColumns(tables, columns.domains, columns.sizes, columns.counts, columns.tracebacks);
   }
   for (const [from, to] of exact) columns.counts.fill(1, from, to);
+  for (const [trace, sample] of countAt) columns.counts[trace] = ext!.counts![sample]!;
   const meta = ext?.meta ?? { mode: 'live', source: 'heapprofile' };
   return Snapshot._fromColumns(columns, nframe, { samplingInterval: interval, meta });
 }
