@@ -4,10 +4,14 @@
  * after `[` or `[!` is literal, an unclosed `[` is literal, and there is no escape character.
  */
 
+import { describeType } from './format.js';
+
 const cache = new Map<string, RegExp>();
 const CACHE_LIMIT = 256;
 
 export function fnmatch(name: string, pattern: string): boolean {
+  if (typeof name !== 'string') throw new TypeError(`name must be a string, not ${describeType(name)}`);
+  if (typeof pattern !== 'string') throw new TypeError(`pattern must be a string, not ${describeType(pattern)}`);
   return compile(pattern).test(name);
 }
 

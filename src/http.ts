@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import * as zlib from 'node:zlib';
-import { describeType } from './format.js';
+import { describeType, describeValue } from './format.js';
 import { diffJSON, renderDiff, renderTop, topJSON, type TopView } from './cli/view.js';
 import type { KeyType, Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
@@ -77,9 +77,12 @@ ${prefix}/snapshot   the whole snapshot, gzip JSON: tracemalloc top FILE.json.gz
  */
 export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler {
   if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, not ${describeType(options)}`);
-  const prefix = (options.prefix ?? '/debug/tracemalloc').replace(/\/+$/, '');
+  const rawPrefix = options.prefix ?? '/debug/tracemalloc';
+  if (typeof rawPrefix !== 'string') throw new TypeError(`options.prefix must be a string, not ${describeValue(rawPrefix)}`);
+  const prefix = rawPrefix.replace(/\/+$/, '');
   if (!prefix.startsWith('/')) throw new TypeError(`options.prefix must start with /, not ${JSON.stringify(options.prefix)}`);
   const limit = options.limit ?? 10;
+  if (typeof limit !== 'number') throw new TypeError(`options.limit must be an integer >= 0, not ${describeValue(limit)}`);
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`options.limit must be an integer >= 0, not ${String(limit)}`);
   const keyType = options.keyType ?? 'lineno';
   if (keyType !== 'lineno' && keyType !== 'filename' && keyType !== 'traceback') throw new RangeError(`unknown key_type: ${String(keyType)}`);

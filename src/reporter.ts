@@ -4,7 +4,7 @@
  * take as it is. Its timer is unref()ed: it never keeps the process alive.
  */
 import { debuglog } from 'node:util';
-import { describeType } from './format.js';
+import { describeType, describeValue } from './format.js';
 import type { KeyType, Snapshot } from './snapshot.js';
 import { getTracedMemory, isTracing, start, stop, takeSnapshot } from './tracer.js';
 
@@ -76,11 +76,13 @@ function round(n: number): number {
 function checkOptions(options: ReporterOptions): Required<ReporterOptions> {
   if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, not ${describeType(options)}`);
   const intervalMs = options.intervalMs ?? 60_000;
-  if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs < 1 || intervalMs > 2 ** 31 - 1) {
+  if (typeof intervalMs !== 'number') throw new TypeError(`options.intervalMs must be a number of milliseconds, not ${describeValue(intervalMs)}`);
+  if (!Number.isFinite(intervalMs) || intervalMs < 1 || intervalMs > 2 ** 31 - 1) {
     throw new RangeError(`options.intervalMs must be a number of milliseconds in [1; 2147483647], not ${String(intervalMs)}`);
   }
   const limit = options.limit ?? 10;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw new RangeError(`options.limit must be an integer >= 0, not ${String(limit)}`);
+  if (typeof limit !== 'number') throw new TypeError(`options.limit must be an integer >= 0, not ${describeValue(limit)}`);
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`options.limit must be an integer >= 0, not ${String(limit)}`);
   const keyType = options.keyType ?? 'lineno';
   if (keyType !== 'lineno' && keyType !== 'filename' && keyType !== 'traceback') throw new RangeError(`unknown key_type: ${String(keyType)}`);
   const compareTo = options.compareTo ?? 'previous';

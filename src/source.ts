@@ -70,6 +70,8 @@ export function setSourceReader(reader: SourceReader | null): SourceReader | nul
 
 /** Makes `text` the source of `filename` for `getSourceLine` (e.g. a source map's `sourcesContent`). */
 export function registerSource(filename: string, text: string): void {
+  if (typeof filename !== 'string') throw new TypeError(`filename must be a string, not ${filename === null ? 'null' : typeof filename}`);
+  if (typeof text !== 'string') throw new TypeError(`text must be a string, not ${text === null ? 'null' : typeof text}`);
   registered.set(filename, splitLines(text));
 }
 

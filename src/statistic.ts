@@ -1,7 +1,15 @@
 /** `Statistic` and `StatisticDiff`: what `Snapshot.statistics()` and `compareTo()` return. */
 import { inspect } from 'node:util';
 import { formatSize, signedInt } from './format.js';
-import type { Traceback } from './frame.js';
+import { describeType, describeValue } from './format.js';
+import { Traceback } from './frame.js';
+
+function checkParts(traceback: unknown, numbers: Record<string, unknown>): void {
+  if (!(traceback instanceof Traceback)) throw new TypeError(`traceback must be a Traceback, not ${describeType(traceback)}`);
+  for (const [name, value] of Object.entries(numbers)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number, not ${describeValue(value)}`);
+  }
+}
 
 function average(size: number, count: number): string {
   return count ? `, average=${formatSize(size / count)}` : '';
@@ -15,7 +23,9 @@ export class Statistic {
     readonly size: number,
     /** Number of objects (the sum of the traces' counts). */
     readonly count: number,
-  ) {}
+  ) {
+    checkParts(traceback, { size, count });
+  }
 
   /** Python's `==`: same traceback, size and count. */
   equals(other: unknown): boolean {
@@ -42,7 +52,9 @@ export class StatisticDiff {
     readonly sizeDiff: number,
     readonly count: number,
     readonly countDiff: number,
-  ) {}
+  ) {
+    checkParts(traceback, { size, sizeDiff, count, countDiff });
+  }
 
   /** Python's `==`: same traceback, sizes and counts. */
   equals(other: unknown): boolean {

@@ -2,7 +2,7 @@
 import { DomainFilter } from './filter.js';
 import { describeType, pyFixed } from './format.js';
 import { sourceLine, type Traceback } from './frame.js';
-import type { KeyType, Snapshot } from './snapshot.js';
+import { Snapshot as SnapshotClass, type KeyType, type Snapshot } from './snapshot.js';
 
 export interface FormatTopOptions {
   /** How to group: `'lineno'` (default), `'filename'` or `'traceback'`. */
@@ -24,6 +24,7 @@ function kib(size: number): string {
  * holds V8-heap traces of a sampled snapshot, a note says that their lines are function starts.
  */
 export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): string {
+  if (!(snapshot instanceof SnapshotClass)) throw new TypeError(`snapshot must be a Snapshot, not ${describeType(snapshot)}`);
   if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, not ${describeType(options)}`);
   const { keyType = 'lineno', limit = 10, cumulative = false } = options;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {

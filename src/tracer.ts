@@ -3,7 +3,7 @@
  * `getTracedMemory`, ...) over V8's sampling heap profiler. All tracer state lives in `state`;
  * `stop()` drops it, leaving no timer, session or listener behind.
  */
-import { describeType } from './format.js';
+import { describeType, describeValue } from './format.js';
 import { UserDomains } from './domains.js';
 import { ExternalTracer } from './external.js';
 import { AllocationTracker, HeapSampler } from './inspector.js';
@@ -143,6 +143,8 @@ function checkBooleanOption(options: StartOptions, name: keyof StartOptions, dfl
   return value;
 }
 
+const START_OPTIONS = new Set(['nframe', 'samplingInterval', 'external', 'sourceMaps', 'trackAllocations', 'mode']);
+
 function checkNframe(nframe: unknown): number {
   if (typeof nframe !== 'number' || !Number.isInteger(nframe)) {
     throw new TypeError(`the number of frames must be an integer, not ${typeof nframe === 'number' ? nframe : describeType(nframe)}`);
@@ -156,8 +158,9 @@ function checkNframe(nframe: unknown): number {
  * `start(nframe=1)`). Already tracing: the arguments are checked, then nothing changes.
  */
 export function start(nframe?: number | StartOptions, options?: StartOptions): void {
-  let opts: StartOptions = options ?? {};
+  let opts: StartOptions = options === undefined ? {} : options;
   let n: unknown = nframe;
+  if (nframe === null) throw new TypeError('the number of frames must be an integer, not null');
   if (typeof nframe === 'object' && nframe !== null) {
     if (options !== undefined) throw new TypeError('start(options) takes no second argument');
     opts = nframe;
@@ -167,9 +170,15 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
   } else if (opts.nframe !== undefined && nframe !== undefined && opts.nframe !== nframe) {
     throw new TypeError(`start(${String(nframe)}, { nframe: ${String(opts.nframe)} }) gives two different numbers of frames`);
   }
+  for (const key of Object.keys(opts)) {
+    if (!START_OPTIONS.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}: start() takes ${[...START_OPTIONS].join(', ')}`);
+  }
   const limit = checkNframe(n ?? opts.nframe ?? 1);
   const interval = opts.samplingInterval ?? DEFAULT_SAMPLING_INTERVAL;
-  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1) {
+  if (typeof interval !== 'number') {
+    throw new TypeError(`options.samplingInterval must be an integer number of bytes, not ${describeValue(interval)}`);
+  }
+  if (!Number.isInteger(interval) || interval < 1 || interval > 2 ** 31 - 1) {
     throw new RangeError(`options.samplingInterval must be an integer number of bytes in [1; 2147483647], not ${String(interval)}`);
   }
   const mode = opts.mode ?? 'live';

@@ -5,7 +5,7 @@
  * only ever reaches the page as text, and a Content-Security-Policy allows just the inline script.
  */
 import { createHash } from 'node:crypto';
-import { describeType } from '../format.js';
+import { describeType, describeValue } from '../format.js';
 import { DomainFilter } from '../filter.js';
 import type { Frame } from '../frame.js';
 import { Snapshot } from '../snapshot.js';
@@ -169,7 +169,7 @@ export function renderHtmlReport(snapshot: Snapshot, options: HtmlReportOptions 
   const topRows = options.topRows ?? 50;
   const maxStacks = options.maxStacks ?? 20_000;
   for (const [name, v] of [['topRows', topRows], ['maxStacks', maxStacks]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new TypeError(`options.${name} must be an integer >= 1, not ${String(v)}`);
+    if (!Number.isInteger(v) || v < 1) throw new TypeError(`options.${name} must be an integer >= 1, not ${describeValue(v)}`);
   }
   const diff = old !== undefined;
   const title = options.title ?? (diff ? 'tracemalloc: what changed' : 'tracemalloc report');
