@@ -68,3 +68,38 @@ test('tracing works in a process started with --inspect (the debugger port open)
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'ok');
 });
+
+test('tracing works with a debugger attached (the Debugger domain on, a breakpoint set)', () => {
+  const debuggerSession = new inspector.Session();
+  debuggerSession.connect();
+  try {
+    post(debuggerSession, 'Debugger.enable');
+    post(debuggerSession, 'Debugger.setBreakpointByUrl', { lineNumber: 0, url: 'never-loaded.js' });
+    tracemalloc.start(3);
+    const held = new Array<number>(2 * 1024 * 1024).fill(0);
+    const top = tracemalloc.takeSnapshot().statistics('lineno')[0]!;
+    assert.ok(top.size >= 15 * 1024 * 1024, `top ${top.size}`);
+    assert.equal(held.length, 2 * 1024 * 1024);
+  } finally {
+    post(debuggerSession, 'Debugger.disable');
+    debuggerSession.disconnect();
+  }
+});
+
+test("with @datadog/pprof's heap profiler running, start() refuses and pprof's profile stays intact", () => {
+  const { heap } = require('@datadog/pprof') as { heap: { start(interval: number, depth: number): void; stop(): void; profile(): { sample: unknown[] } } };
+  heap.start(512 * 1024, 64);
+  try {
+    assert.throws(() => tracemalloc.start(), { code: 'ERR_TRACEMALLOC_INSPECTOR', message: /already running in this thread/ });
+    assert.ok(Array.isArray(heap.profile().sample), "pprof's profile still reads");
+  } finally {
+    heap.stop();
+  }
+  // The other way round: pprof starting while we trace takes V8's one sampler (our earlier
+  // samples are lost, theirs are whole), and once it stops our next snapshot says so.
+  tracemalloc.start();
+  heap.start(512 * 1024, 64);
+  assert.ok(Array.isArray(heap.profile().sample));
+  heap.stop();
+  assert.throws(() => tracemalloc.takeSnapshot(), { message: /stopped by another tool/ });
+});
