@@ -52,11 +52,27 @@ export function urlToFilename(url: string): string {
   return url;
 }
 
+/** A resolved frame cached under its script, position and function name (and url, checked on a hit). */
+interface CachedFrame {
+  readonly url: string;
+  readonly functionName: string;
+  readonly frame: ResolvedFrame;
+  /** Another frame at the same script and position (a different name or url), or null. */
+  readonly next: CachedFrame | null;
+}
+
+/** The cache key of a 0-based position: a small integer for lines and columns below 32767, else a string. */
+function positionKey(line: number, column: number): number | string {
+  return line >= -1 && line < 0x7ffe && column >= -1 && column < 0x7ffe ? ((line + 1) << 15) | (column + 1) : `${line}:${column}`;
+}
+
 export class CallFrameResolver {
   readonly #sourceMaps: boolean;
   readonly #urls = new Map<string, string>(); // scriptId -> url
   readonly #positions = new Map<string, readonly [number, number]>(); // scriptId \0 function -> 0-based line, column
-  readonly #cache = new Map<string, ResolvedFrame | null>();
+  /** scriptId -> position key -> frames. Keyed without building a string: a profile has thousands of frames. */
+  readonly #cache = new Map<string, Map<number | string, CachedFrame>>();
+  #cached = 0;
 
   constructor(sourceMaps: boolean) {
     this.#sourceMaps = sourceMaps;
@@ -65,19 +81,37 @@ export class CallFrameResolver {
   /** See `FrameResolver` in profile.ts: `null` for frames without a script (builtins, pseudo-frames). */
   readonly resolve = (cf: CallFrame): ResolvedFrame | null => {
     if (cf.scriptId === '0' || cf.scriptId === '') return null;
-    const key = `${cf.scriptId}\0${cf.url}\0${cf.lineNumber}\0${cf.columnNumber}\0${cf.functionName}`;
-    let frame = this.#cache.get(key);
-    if (frame !== undefined) return frame;
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+    let script = this.#cache.get(cf.scriptId);
+    const key = positionKey(cf.lineNumber, cf.columnNumber);
+    const first = script?.get(key);
+    for (let c: CachedFrame | null | undefined = first; c != null; c = c.next) {
+      if (c.functionName === cf.functionName && c.url === cf.url) return c.frame;
+    }
+    if (this.#cached >= CACHE_LIMIT) {
+      this.#cache.clear();
+      this.#cached = 0;
+      script = undefined;
+    }
+    if (script === undefined) {
+      script = new Map();
+      this.#cache.set(cf.scriptId, script);
+    }
+    const frame = this.#resolve(cf);
+    script.set(key, { url: cf.url, functionName: cf.functionName, frame, next: script.get(key) ?? null });
+    this.#cached++;
+    return frame;
+  };
+
+  #resolve(cf: CallFrame): ResolvedFrame {
     let url = cf.url;
     if (url !== '') this.#remember(this.#urls, cf.scriptId, url);
     else url = this.#urls.get(cf.scriptId) ?? '';
     let line = cf.lineNumber;
     let column = cf.columnNumber;
-    const positionKey = `${cf.scriptId}\0${cf.functionName}`;
-    if (line >= 0) this.#remember(this.#positions, positionKey, [line, column] as const);
-    else [line, column] = this.#positions.get(positionKey) ?? [-1, -1];
-    frame = {
+    const functionKey = `${cf.scriptId}\0${cf.functionName}`;
+    if (line >= 0) this.#remember(this.#positions, functionKey, [line, column] as const);
+    else [line, column] = this.#positions.get(functionKey) ?? [-1, -1];
+    let frame: ResolvedFrame = {
       filename: url === '' ? '<anonymous>' : urlToFilename(url),
       lineno: line >= 0 ? line + 1 : 0,
       column: column >= 0 ? column + 1 : 0,
@@ -87,9 +121,8 @@ export class CallFrameResolver {
       const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column, 1));
       if (mapped !== null) frame = { ...frame, filename: mapped.file, lineno: mapped.line, column: mapped.column };
     }
-    this.#cache.set(key, frame);
     return frame;
-  };
+  }
 
   #remember<V>(map: Map<string, V>, key: string, value: V): void {
     if (map.size >= CACHE_LIMIT && !map.has(key)) map.clear();
@@ -98,11 +131,12 @@ export class CallFrameResolver {
 
   /** Approximate bytes held by the caches. */
   byteSize(): number {
-    return (this.#cache.size + this.#urls.size + this.#positions.size) * 160;
+    return (this.#cached + this.#urls.size + this.#positions.size) * 160;
   }
 
   /** Forgets the resolved frames; script urls and positions are kept (scripts may be gone since). */
   clear(): void {
     this.#cache.clear();
+    this.#cached = 0;
   }
 }
