@@ -4,13 +4,25 @@
  * baseline (heap bytes that are not traced: alive before `start()`) is re-anchored at each
  * snapshot on the profile's estimate of traced bytes. Between GCs the heap only grows, so its
  * peak is the heap used just before a GC: `v8.GCProfiler` reports it for every GC, and those
- * values are folded into the peak at each read and once a second.
+ * values are folded into the peak at reads and once a second.
+ *
+ * A fold stops and restarts the GCProfiler, and Node makes a native object for each start that
+ * lives until the next full GC: folding at every read of a tight loop piled up hundreds of
+ * thousands of them and stalled reads for 30-70 ms each time Node's table of them grew (Node 20
+ * and 26; bench/counter.ts). So a read folds when the heap shrank since the previous read (a GC
+ * ran) or at least FOLD_MIN_MS after the previous fold; otherwise the GCs of that last
+ * millisecond reach the peak at the next read that folds. Nothing is lost: the profiler keeps
+ * every GC's figure until it is folded. (`resetPeak()` likewise: a GC less than a millisecond
+ * before it that left the heap larger than the previous read can still count after it.)
  */
 import * as v8 from 'node:v8';
+import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 
 const log = debuglog('tracemalloc');
 const FOLD_INTERVAL_MS = 1000;
+/** Reads fold the GCs into the peak at most this often, unless the heap shrank (see above). */
+const FOLD_MIN_MS = 1;
 
 interface GCStatistic {
   beforeGC: { heapStatistics: { usedHeapSize: number } };
@@ -24,6 +36,9 @@ export class MemoryCounter {
   #baseline = 0;
   #peak = 0;
   #gc: v8.GCProfiler | null = null;
+  /** Heap used at the previous read, and when the GCs were last folded (performance.now()). */
+  #lastUsed = 0;
+  #lastFold = 0;
   #timer: NodeJS.Timeout | null = null;
   readonly #otherDomains: () => number;
 
@@ -36,6 +51,8 @@ export class MemoryCounter {
   start(): void {
     this.#baseline = heapUsed();
     this.#peak = 0;
+    this.#lastUsed = this.#baseline;
+    this.#lastFold = performance.now();
     if (typeof v8.GCProfiler === 'function') {
       this.#gc = new v8.GCProfiler();
       this.#gc.start();
@@ -65,13 +82,18 @@ export class MemoryCounter {
 
   /** Current traced bytes: heap growth over the baseline (never below 0) plus the other domains. */
   current(): number {
-    return Math.max(0, heapUsed() - this.#baseline) + this.#otherDomains();
+    return this.#currentOf(heapUsed());
+  }
+
+  #currentOf(used: number): number {
+    return Math.max(0, used - this.#baseline) + this.#otherDomains();
   }
 
   /** Folds the heap used before each GC since the last fold into the peak. */
   #fold(): void {
     const gc = this.#gc;
     if (gc === null) return;
+    this.#lastFold = performance.now();
     const data = gc.stop() as unknown as { statistics?: GCStatistic[] } | undefined;
     gc.start();
     const stats = data?.statistics;
@@ -85,10 +107,17 @@ export class MemoryCounter {
 
   /** `[current, peak]` in bytes. */
   read(): [current: number, peak: number] {
-    this.#fold();
-    const current = this.current();
+    const current = this.#currentOf(this.#foldIfDue());
     if (current > this.#peak) this.#peak = current;
     return [current, this.#peak];
+  }
+
+  /** Folds when a GC ran since the previous read or FOLD_MIN_MS have passed; returns the heap used now. */
+  #foldIfDue(): number {
+    const used = heapUsed();
+    if (used < this.#lastUsed || performance.now() - this.#lastFold >= FOLD_MIN_MS) this.#fold();
+    this.#lastUsed = used;
+    return used;
   }
 
   /**
@@ -104,8 +133,7 @@ export class MemoryCounter {
 
   /** Python's `reset_peak()`: the peak becomes the current size. */
   resetPeak(): void {
-    this.#fold();
-    this.#peak = this.current();
+    this.#peak = this.#currentOf(this.#foldIfDue());
   }
 
   /** Python's `clear_traces()` for the counter: current and peak become 0. */
