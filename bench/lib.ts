@@ -7,6 +7,10 @@
  * `BENCH_RESULT <json>` on stdout, which run.ts collects. Anything else the module prints (on
  * stdout or stderr) is passed through as progress. Times are milliseconds, sizes bytes.
  */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A table of results: `columns` are the headers, each row has one cell per column. */
 export interface BenchTable {
@@ -136,18 +140,7 @@ export interface CaseTiming {
  * is `median(A) / median(B)` of the same call, never of absolute times from different runs.
  */
 export function interleave(cases: Record<string, () => unknown>, options: InterleaveOptions = {}): Record<string, CaseTiming> {
-  const { warmup = 1, rounds = 7, gcBetween = false } = options;
-  const names = Object.keys(cases);
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < warmup + rounds; r++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(k + r) % names.length]!;
-      if (gcBetween) gc();
-      const ms = timeOnce(cases[name]!);
-      if (r >= warmup) samples[name]!.push(ms);
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, { samples: samples[n]!, median: median(samples[n]!) }]));
+  return interleaveSetup(Object.fromEntries(Object.entries(cases).map(([name, run]) => [name, { run }])), options);
 }
 
 /**
@@ -237,4 +230,187 @@ export function textTable(table: BenchTable): string {
     row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const [head, ...body] = all;
   return [line(head!), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases with untimed setup, percentiles
+
+/** A case of `interleaveSetup`: `before` and `after` run around each timed `run`, untimed. */
+export interface SetupCase {
+  /** Runs right before the timed call, untimed (e.g. start a profiler). */
+  before?: () => void;
+  /** The timed call. */
+  run: () => unknown;
+  /** Runs right after the timed call, untimed (e.g. stop the profiler). */
+  after?: () => void;
+}
+
+/**
+ * `interleave` for cases that need setup and teardown around every timed call: each round runs
+ * every case once, in a rotating order; only `run` is timed. With `gcBetween`, the GC comes
+ * before `before`.
+ */
+export function interleaveSetup(cases: Record<string, SetupCase>, options: InterleaveOptions = {}): Record<string, CaseTiming> {
+  const { warmup = 1, rounds = 7, gcBetween = false } = options;
+  const names = Object.keys(cases);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < warmup + rounds; r++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + r) % names.length]!;
+      const c = cases[name]!;
+      if (gcBetween) gc();
+      c.before?.();
+      let ms: number;
+      try {
+        ms = timeOnce(c.run);
+      } finally {
+        c.after?.();
+      }
+      if (r >= warmup) samples[name]!.push(ms);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { samples: samples[n]!, median: median(samples[n]!) }]));
+}
+
+/** The `q` quantile (0 to 1) of `values`, by the nearest-rank rule. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** A relative error as a signed percentage: `+2.4%`. */
+export function formatPercent(fraction: number, digits = 1): string {
+  if (!Number.isFinite(fraction)) return '–';
+  return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(digits)}%`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helper processes and generated code
+//
+// A module that must measure in several processes (two profilers that each own V8's one
+// sampling heap profiler, another Node version) starts helpers with `startChild(__filename, ...)`
+// and, when `IN_CHILD`, serves requests with `serveChild`. Requests go one at a time over the
+// IPC channel, so the parent can interleave rounds across processes while the others wait idle.
+
+const CHILD_ENV = 'BENCH_CHILD';
+
+/** True in a helper process started by `startChild`. */
+export const IN_CHILD = process.env[CHILD_ENV] === '1' && typeof process.send === 'function';
+
+export interface ChildOptions {
+  /** The node binary. Default: the one running this process. */
+  execPath?: string;
+  /** Node flags; `--expose-gc` is always passed. */
+  nodeArgs?: string[];
+}
+
+/** A helper process: `call` a handler that it registered with `serveChild`. */
+export interface Child {
+  /** Runs the child's handler `name` on `arg` (structured as JSON) and resolves to its return value. */
+  call<T = unknown>(name: string, arg?: unknown): Promise<T>;
+  /** Closes the channel (the child then exits) and resolves when it has exited. */
+  close(): Promise<void>;
+}
+
+interface ChildReply {
+  id: number;
+  value?: unknown;
+  error?: string;
+}
+
+/** Starts `script` (with `args`) in a `node --expose-gc` child that serves requests (`serveChild`). */
+export function startChild(script: string, args: string[] = [], options: ChildOptions = {}): Child {
+  const child = spawn(options.execPath ?? process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), script, ...args], {
+    env: { ...process.env, [CHILD_ENV]: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  let ended: string | null = null;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  const fail = (why: string): void => {
+    ended ??= why;
+    for (const p of pending.values()) p.reject(new Error(`helper ${script} ${args.join(' ')}: ${why}`));
+    pending.clear();
+  };
+  const exited = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      fail(`exited with ${signal ?? `code ${code}`}`);
+      resolve();
+    });
+  });
+  child.on('error', (err) => fail(`could not start: ${err.message}`));
+  child.on('message', (message: ChildReply) => {
+    const p = pending.get(message.id);
+    if (p === undefined) return;
+    pending.delete(message.id);
+    if (message.error !== undefined) p.reject(new Error(message.error));
+    else p.resolve(message.value);
+  });
+  return {
+    call<T>(name: string, arg?: unknown): Promise<T> {
+      if (ended !== null) return Promise.reject(new Error(`helper ${script}: ${ended}`));
+      const id = nextId++;
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        child.send({ id, name, arg });
+      });
+    },
+    close(): Promise<void> {
+      if (child.connected) child.disconnect();
+      return exited;
+    },
+  };
+}
+
+/** In a helper process: answers the parent's `call(name, arg)` with `handlers[name](arg)`, one at a time. */
+export function serveChild(handlers: Record<string, (arg: never) => unknown>): void {
+  let queue = Promise.resolve();
+  process.on('message', (message: { id: number; name: string; arg: never }) => {
+    queue = queue.then(async () => {
+      let reply: ChildReply;
+      try {
+        const handler = handlers[message.name];
+        if (handler === undefined) throw new Error(`no handler '${message.name}' (known: ${Object.keys(handlers).join(', ')})`);
+        reply = { id: message.id, value: await handler(message.arg) };
+      } catch (err) {
+        reply = { id: message.id, error: (err as Error)?.stack ?? String(err) };
+      }
+      process.send!(reply);
+    });
+  });
+}
+
+let tempRoot: string | null = null;
+
+/** A private temporary directory (for generated programs), removed when this process exits. */
+export function tempDir(): string {
+  if (tempRoot === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'tracemalloc-bench-'));
+    tempRoot = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return tempRoot;
+}
+
+/** Where `saveArtifact` keeps its files: build/bench/artifacts (never committed). */
+const ARTIFACTS = join(__dirname, 'artifacts');
+
+/**
+ * Saves `value` as JSON for a later module of the same `npm run bench` (modules run one after the
+ * other, in registry order): e.g. accuracy.ts reads overhead.ts's ratios to choose the default interval.
+ */
+export function saveArtifact(name: string, value: unknown): void {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, `${name}.json`), JSON.stringify({ time: Date.now(), quick: QUICK, value }));
+}
+
+/** What `saveArtifact(name)` saved at most `maxAgeMs` ago (and in the same quick mode), or `null`. */
+export function loadArtifact<T>(name: string, maxAgeMs: number): T | null {
+  try {
+    const saved = JSON.parse(readFileSync(join(ARTIFACTS, `${name}.json`), 'utf8')) as { time: number; quick: boolean; value: T };
+    return Date.now() - saved.time <= maxAgeMs && saved.quick === QUICK ? saved.value : null;
+  } catch {
+    return null;
+  }
 }

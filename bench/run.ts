@@ -32,6 +32,11 @@ interface BenchModule {
 /** The registry, in the order of docs/performance.md. One line a benchmark. */
 const BENCHMARKS: BenchModule[] = [
   { name: 'grouping', nodeArgs: ['--max-old-space-size=4096'] },
+  // overhead before accuracy: accuracy chooses the default interval from overhead's ratios.
+  { name: 'overhead', timeoutMinutes: 10 },
+  { name: 'snapshot', timeoutMinutes: 5 },
+  { name: 'accuracy', timeoutMinutes: 10 },
+  { name: 'counter', timeoutMinutes: 5 },
 ];
 
 const ROOT = join(__dirname, '..', '..');

