@@ -248,7 +248,7 @@ export interface SetupCase {
 /**
  * `interleave` for cases that need setup and teardown around every timed call: each round runs
  * every case once, in a rotating order; only `run` is timed. With `gcBetween`, the GC comes
- * before `before`.
+ * before `before`. Each case starts with the previous case's result released (see `sink`).
  */
 export function interleaveSetup(cases: Record<string, SetupCase>, options: InterleaveOptions = {}): Record<string, CaseTiming> {
   const { warmup = 1, rounds = 7, gcBetween = false } = options;
@@ -258,6 +258,9 @@ export function interleaveSetup(cases: Record<string, SetupCase>, options: Inter
     for (let k = 0; k < names.length; k++) {
       const name = names[(k + r) % names.length]!;
       const c = cases[name]!;
+      // The previous case's result is dropped first: kept, it would be live data that this case's
+      // GCs mark (a parsed profile of thousands of nodes makes a forced full GC measurably slower).
+      sink(null);
       if (gcBetween) gc();
       c.before?.();
       let ms: number;
