@@ -128,6 +128,29 @@ export interface FilterSpec {
 }
 
 /** How `top` and `diff` group, cut and filter. */
+/** The `--filter` and `--exclude` patterns of a command line, in that order. */
+export function filterSpecs(lists: Map<string, string[]>): FilterSpec[] {
+  return [
+    ...(lists.get('filter') ?? []).map((pattern) => ({ inclusive: true, pattern })),
+    ...(lists.get('exclude') ?? []).map((pattern) => ({ inclusive: false, pattern })),
+  ];
+}
+
+/** Help of `--filter` and `--exclude`, the same in every command that reads a snapshot. */
+export const FILTER_HELP = `  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
+                     pattern matched against the whole path (* crosses /);
+                     repeatable: a trace matching any of them is kept
+  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)`;
+
+/** Help of the options of `top` and `diff` (`ViewOptions`). */
+export const VIEW_HELP = `  --key K            group by lineno, filename or traceback (default lineno)
+  --cumulative       count a trace at every frame of its traceback, not only
+                     the most recent (not with --key traceback)
+  --limit N          groups to list, 0 for all (default 10)
+${FILTER_HELP}
+  --json             print JSON (its shape is described in docs/cli.md)
+  -h, --help         show this help`;
+
 export interface ViewOptions {
   keyType: KeyType;
   cumulative: boolean;
@@ -155,10 +178,7 @@ function viewOptions(p: ParsedOptions): ViewOptions {
     keyType,
     cumulative,
     limit: intOption('limit', p.values.get('limit'), 10, 0, 2 ** 31 - 1),
-    filters: [
-      ...(p.lists.get('filter') ?? []).map((pattern) => ({ inclusive: true, pattern })),
-      ...(p.lists.get('exclude') ?? []).map((pattern) => ({ inclusive: false, pattern })),
-    ],
+    filters: filterSpecs(p.lists),
     json: p.flags.has('json'),
   };
 }

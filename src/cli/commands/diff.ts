@@ -1,5 +1,5 @@
 /** `tracemalloc diff OLD NEW`: what grew and shrank between two snapshot files. */
-import { parseDiffArgs } from '../args.js';
+import { parseDiffArgs, VIEW_HELP } from '../args.js';
 import type { Command } from '../command.js';
 import { applyFilters, diffJSON, loadSnapshot, renderDiff, styleFor } from '../view.js';
 
@@ -13,16 +13,7 @@ line per group, biggest change first: file:line, size (change), count (change),
 average.
 
 Options:
-  --key K            group by lineno, filename or traceback (default lineno)
-  --cumulative       count a trace at every frame of its traceback, not only
-                     the most recent (not with --key traceback)
-  --limit N          groups to list, 0 for all (default 10)
-  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
-                     pattern matched against the whole path (* crosses /);
-                     repeatable: a trace matching any of them is kept
-  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)
-  --json             print JSON (its shape is described in docs/cli.md)
-  -h, --help         show this help
+${VIEW_HELP}
 
 Example:
   tracemalloc diff --limit 5 before.json after.json

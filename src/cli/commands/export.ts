@@ -1,10 +1,10 @@
 /** `tracemalloc export FILE --format pprof|heapprofile -o OUT`: a snapshot in another tool's format. */
 import { toHeapProfile } from '../../export/heapprofile.js';
 import { toPprof } from '../../export/pprof.js';
-import { parseOptions, UsageError, type FilterSpec } from '../args.js';
+import { FILTER_HELP, filterSpecs, parseOptions, UsageError, type FilterSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { applyFilters } from '../view.js';
-import { defaultOutput, filterSpecs, INPUT_SPECS, loadInput, profileInputOptions, writeOutput, type ProfileInputOptions } from './report.js';
+import { defaultOutput, INPUT_SPECS, loadInput, profileInputOptions, writeOutput, type ProfileInputOptions } from './report.js';
 
 export type ExportFormat = 'pprof' | 'heapprofile';
 
@@ -66,10 +66,7 @@ Options:
                      .pb.gz or .heapprofile)
   -o, --output FILE  where to write (default <file's name>.pb.gz or
                      .heapprofile; - for stdout)
-  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
-                     pattern matched against the whole path (* crosses /);
-                     repeatable: a trace matching any of them is kept
-  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)
+${FILTER_HELP}
   --interval BYTES   the sampling interval of a .heapprofile input (default
                      524288, node --heap-prof's default)
   --read-sources     for a .heapprofile input: read the source maps of the files

@@ -6,7 +6,7 @@ import { renderHtmlReport } from '../../export/html.js';
 import { formatSize } from '../../format.js';
 import { SnapshotFormatError } from '../../persist.js';
 import type { Snapshot } from '../../snapshot.js';
-import { intOption, parseOptions, UsageError, type FilterSpec, type OptionSpec } from '../args.js';
+import { FILTER_HELP, filterSpecs, intOption, parseOptions, UsageError, type FilterSpec, type OptionSpec } from '../args.js';
 import type { Command, CommandIO } from '../command.js';
 import { applyFilters, loadSnapshot } from '../view.js';
 
@@ -40,14 +40,6 @@ export const INPUT_SPECS: readonly OptionSpec[] = [
   { name: 'interval', kind: 'value' },
   { name: 'read-sources', kind: 'flag' },
 ];
-
-/** `--filter` and `--exclude`, in the order `top` and `diff` apply them. */
-export function filterSpecs(lists: Map<string, string[]>): FilterSpec[] {
-  return [
-    ...(lists.get('filter') ?? []).map((pattern) => ({ inclusive: true, pattern })),
-    ...(lists.get('exclude') ?? []).map((pattern) => ({ inclusive: false, pattern })),
-  ];
-}
 
 /** `--interval` and `--read-sources`. */
 export function profileInputOptions(values: Map<string, string>, flags: Set<string>): ProfileInputOptions {
@@ -140,10 +132,7 @@ Options:
   --diff OLD         compare with the older snapshot OLD (same kinds of file)
   --title TEXT       the page's title
   --top N            rows of each top table (default 50)
-  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
-                     pattern matched against the whole path (* crosses /);
-                     repeatable: a trace matching any of them is kept
-  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)
+${FILTER_HELP}
   --interval BYTES   the sampling interval of a .heapprofile, to estimate object
                      counts (default 524288, node --heap-prof's default)
   --read-sources     for a .heapprofile: read the source lines (and source maps)

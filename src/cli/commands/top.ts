@@ -1,5 +1,5 @@
 /** `tracemalloc top FILE`: the top allocation sites of a snapshot file. */
-import { parseTopArgs } from '../args.js';
+import { parseTopArgs, VIEW_HELP } from '../args.js';
 import type { Command } from '../command.js';
 import { applyFilters, loadSnapshot, renderTop, styleFor, topJSON } from '../view.js';
 
@@ -12,16 +12,7 @@ Print the top allocation sites of a snapshot file (written by Snapshot.dump(),
 NODE_TRACEMALLOC_DUMP or tracemalloc run --dump), as Python's display_top does.
 
 Options:
-  --key K            group by lineno, filename or traceback (default lineno)
-  --cumulative       count a trace at every frame of its traceback, not only
-                     the most recent (not with --key traceback)
-  --limit N          groups to list, 0 for all (default 10)
-  --filter PATTERN   keep only traces whose file matches PATTERN, a Python fnmatch
-                     pattern matched against the whole path (* crosses /);
-                     repeatable: a trace matching any of them is kept
-  --exclude PATTERN  drop traces whose file matches PATTERN (repeatable)
-  --json             print JSON (its shape is described in docs/cli.md)
-  -h, --help         show this help
+${VIEW_HELP}
 
 Examples:
   tracemalloc top heap.json
