@@ -155,17 +155,8 @@ export function ratio(a: CaseTiming, b: CaseTiming): { perRound: number; ofMedia
 // ---------------------------------------------------------------------------------------------
 // Workloads
 
-/** A seeded PRNG (mulberry32): the same seed gives the same sequence on every run. Returns [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32), shared with the tests: the same seed gives the same workload on every run. */
+export { prng } from '../test/helpers/prng.js';
 
 /** Bytes the process holds for JS: V8 heap in use plus ArrayBuffer backing stores. Call `gc()` first. */
 export function retainedBytes(): number {

@@ -199,7 +199,11 @@ interface Sample {
   failures: number;
 }
 
-/** Least-squares fit of y = a + b x; `b` per unit of x, with its standard error from the residuals. */
+/**
+ * Least-squares fit of y = a + b x; `b` per unit of x, with its standard error from the residuals.
+ * (Not tracemalloc/testing's `slopeStatistics`: importing that module turns off a V8 optimization
+ * for the whole process, and the soak measures a service traced as users trace theirs.)
+ */
 function fit(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; se: number; sd: number } {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;

@@ -3,43 +3,21 @@
 // `diff` read.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CHILD_TIMEOUT_MS, launch as launchChild } from './helpers/child.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cli');
 const APP = path.join(FIXTURES, 'app.js');
 const WAIT = path.join(FIXTURES, 'wait.js');
-const CHILD_TIMEOUT_MS = 20_000;
 let dir = '';
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function launch(args: string[]): { child: ChildProcess; done: Promise<Result> } {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODE_TRACEMALLOC') && k !== 'NODE_OPTIONS' && k !== 'NODE_TEST_CONTEXT') env[k] = v;
-  // The bin itself, as npm installs it: executed through its shebang.
-  const child = spawn(BIN, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const done = new Promise<Result>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, done };
+/** The bin itself, as npm installs it: executed through its shebang. */
+function launch(args: string[]): ReturnType<typeof launchChild> {
+  return launchChild(BIN, args, dir);
 }
 
 before(() => {

@@ -17,6 +17,7 @@ import * as zlib from 'node:zlib';
 import { inspect } from 'node:util';
 import * as tracemalloc from 'tracemalloc';
 import { readHeapProfile } from '#internal/export/heapprofile';
+import { prng } from './helpers/prng.js';
 
 const { Frame, Snapshot, SnapshotFormatError, formatTop, renderHtmlReport, snapshotFromHeapProfile, toHeapProfile, toPprof } = tracemalloc;
 type Snapshot = tracemalloc.Snapshot;
@@ -35,18 +36,6 @@ const ROUNDS = {
 const TIMEOUT_MS = 60_000;
 /** Refusals must be readable: a message never echoes a huge part of the input. */
 const MAX_MESSAGE = 1000;
-
-// A small seeded PRNG (mulberry32): the same seed gives the same mutations on every machine.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   readonly #next: () => number;

@@ -3,11 +3,12 @@
 // demand with SIGUSR2.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Snapshot } from 'tracemalloc';
+import { CHILD_TIMEOUT_MS, launch as launchChild, type Result } from './helpers/child.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 const REGISTER = path.join(ROOT, 'dist', 'register.js');
@@ -15,38 +16,10 @@ const REGISTER_MJS = path.join(ROOT, 'dist', 'register.mjs');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'cli');
 const STATE = path.join(FIXTURES, 'state.js');
 const WAIT = path.join(FIXTURES, 'wait.js');
-/** A child that does not finish in this time has hung: kill it and fail. */
-const CHILD_TIMEOUT_MS = 20_000;
 let dir = '';
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without any NODE_TRACEMALLOC* variable or NODE_OPTIONS of the test runner. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODE_TRACEMALLOC') && k !== 'NODE_OPTIONS' && k !== 'NODE_TEST_CONTEXT') env[k] = v;
-  return { ...env, ...extra };
-}
-
-function launch(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, args, { env: cleanEnv(env), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const done = new Promise<Result>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, done };
+function launch(args: string[], env: Record<string, string>): ReturnType<typeof launchChild> {
+  return launchChild(process.execPath, args, dir, env);
 }
 
 function run(args: string[], env: Record<string, string>): Promise<Result> {
