@@ -6,6 +6,8 @@
  *   npm run bench                      every benchmark, then rewrite docs/performance.md
  *   npm run bench -- grouping          only `grouping`; the other sections of the doc are kept
  *   npm run bench -- --quick grouping  smaller workloads, for trying things out (doc untouched)
+ *   npm run bench -- tools:eslint,tsc  only some cases of a benchmark (its section then says which)
+ *   npm run bench -- --no-3gib         skip the 3 GiB heap of `heap-sizes` (it needs ~10 GiB of RAM)
  *   npm run bench -- --no-docs         do not touch docs/performance.md
  *   npm run bench -- --list            the registered names
  *
@@ -27,6 +29,11 @@ interface BenchModule {
   nodeArgs?: string[];
   /** Minutes before the process is killed. Default 20. */
   timeoutMinutes?: number;
+  /**
+   * Another branch's benchmark that may not be merged yet: when its script is not built, it is
+   * skipped with a note instead of failing the run.
+   */
+  optional?: boolean;
 }
 
 /** The registry, in the order of docs/performance.md. One line a benchmark. */
@@ -37,6 +44,12 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'snapshot', timeoutMinutes: 5 },
   { name: 'accuracy', timeoutMinutes: 10 },
   { name: 'counter', timeoutMinutes: 5 },
+  // Issue 17: whole processes (real tools, start-up) and snapshot pauses on large heaps.
+  { name: 'tools', timeoutMinutes: 10 },
+  { name: 'startup', timeoutMinutes: 5 },
+  { name: 'buffers', timeoutMinutes: 10, optional: true },
+  { name: 'run-startup', timeoutMinutes: 5, optional: true },
+  { name: 'heap-sizes', nodeArgs: ['--max-old-space-size=1024'], timeoutMinutes: 15 },
 ];
 
 const ROOT = join(__dirname, '..', '..');
@@ -73,30 +86,52 @@ function runInfo(): RunInfo {
   };
 }
 
-function parseArgs(argv: string[]): { names: string[]; quick: boolean; docs: boolean; list: boolean } {
+interface Options {
+  names: string[];
+  /** name -> the cases asked for (`name:a,b`); absent: every case. */
+  cases: Map<string, string>;
+  quick: boolean;
+  docs: boolean;
+  list: boolean;
+  no3gib: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
   const names: string[] = [];
+  const cases = new Map<string, string>();
   let quick = false;
   let docs = true;
   let list = false;
+  let no3gib = false;
   for (const arg of argv) {
     if (arg === '--quick') quick = true;
     else if (arg === '--no-docs') docs = false;
     else if (arg === '--list') list = true;
-    else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (known: --quick, --no-docs, --list)`);
-    else names.push(arg);
+    else if (arg === '--no-3gib') no3gib = true;
+    else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (known: --quick, --no-docs, --list, --no-3gib)`);
+    else {
+      const [name, selection] = arg.split(':', 2) as [string, string | undefined];
+      names.push(name);
+      if (selection !== undefined && selection !== '') cases.set(name, selection);
+    }
   }
-  return { names, quick, docs: docs && !quick, list };
+  return { names, cases, quick, docs: docs && !quick, list, no3gib };
 }
 
 /** Runs one module in a child process; resolves to its result, or an error message. */
-function runModule(mod: BenchModule, quick: boolean): Promise<BenchResult | string> {
+function runModule(mod: BenchModule, options: Options): Promise<BenchResult | string> {
   const script = join(__dirname, `${mod.name}.js`);
   if (!existsSync(script)) return Promise.resolve(`${script} does not exist (is bench/${mod.name}.ts built?)`);
   const args = ['--expose-gc', ...(mod.nodeArgs ?? []), script];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, BENCH_QUICK: quick ? '1' : '0' },
+      env: {
+        ...process.env,
+        BENCH_QUICK: options.quick ? '1' : '0',
+        BENCH_CASES: options.cases.get(mod.name) ?? '',
+        BENCH_NO_3GIB: options.no3gib ? '1' : '0',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -167,6 +202,9 @@ function readRecorded(): Map<string, Recorded> {
   return kept;
 }
 
+/** A run that started at this 1-minute load average or more was taken on a busy machine: its figures are provisional. */
+const BUSY_LOAD = 0.75;
+
 function describeRun(run: RunInfo): string {
   const load = run.load === undefined ? '' : `, load average ${run.load.toFixed(2)} at start`;
   return `${run.date}, Node ${run.node}, ${run.cpu} (${run.cores} cores, ${run.memory}), ${run.platform}${load}`;
@@ -187,6 +225,13 @@ function renderDoc(recorded: Recorded[], current: RunInfo): string {
     `Last run: ${describeRun(current)}.`,
     '',
   ];
+  const busy = recorded.filter((r) => r.run.load >= BUSY_LOAD);
+  if (busy.length > 0) {
+    out.push(`> **Provisional figures.** ${busy.map((r) => `\`${r.result.name}\``).join(', ')} ${busy.length > 1 ? 'were' : 'was'} ` +
+      `measured while the machine was busy (1-minute load average of ${BUSY_LOAD} or more at the start of the run, on ` +
+      `${current.cores} cores): ratios are taken side by side and hold roughly, absolute times do not. Rerun ` +
+      '`npm run bench` on a quiet machine for the real figures.', '');
+  }
   const checks = recorded.flatMap((r) => r.result.checks);
   if (checks.length > 0) {
     out.push('## Targets', '', markdownTable({
@@ -224,10 +269,15 @@ async function main(): Promise<number> {
 
   const fresh = new Map<string, Recorded>();
   let failed = 0;
+  const total = Date.now();
   for (const mod of selected) {
+    if (mod.optional === true && !existsSync(join(__dirname, `${mod.name}.js`))) {
+      console.error(`\n> ${mod.name}: not built (another branch's benchmark, not merged yet): skipped`);
+      continue;
+    }
     console.error(`\n> ${mod.name}`);
     const start = Date.now();
-    const result = await runModule(mod, options.quick);
+    const result = await runModule(mod, options);
     if (typeof result === 'string') {
       failed++;
       console.error(`benchmark ${mod.name} failed: ${result}`);
@@ -238,6 +288,7 @@ async function main(): Promise<number> {
     fresh.set(mod.name, { run: info, result });
   }
 
+  console.error(`\nAll selected benchmarks: ${((Date.now() - total) / 60_000).toFixed(1)} min`);
   if (options.docs && fresh.size > 0) {
     const kept = readRecorded();
     const recorded = BENCHMARKS.flatMap((m) => {
