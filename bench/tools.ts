@@ -160,10 +160,9 @@ function driver(dir: string, name: string, body: string): string {
 }
 
 const BUNDLE_ENTRY = `import { marked } from 'marked';
-import YAML from 'yaml';
 import jsyaml from 'js-yaml';
 export function render(text) {
-  return marked.parse(text) + JSON.stringify(YAML.parse(text)) + JSON.stringify(jsyaml.load(text));
+  return marked.parse(text) + JSON.stringify(jsyaml.load(text));
 }
 `;
 
@@ -294,7 +293,7 @@ webpack({
   if (err || stats.hasErrors()) { console.error(err || stats.toString('errors-only')); process.exitCode = 1; return; }
   console.log(Object.keys(stats.compilation.assets).join(','));
 });`);
-      return { nodeArgs: [script], cwd: out, input: 'bundles and minifies (terser) marked + yaml + js-yaml, production mode' };
+      return { nodeArgs: [script], cwd: out, input: 'bundles and minifies (terser) marked + js-yaml, production mode' };
     },
   },
   {
