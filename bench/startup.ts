@@ -7,7 +7,8 @@
  *
  *   npm run bench -- startup
  */
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUICK, emit, formatMs, log, tempDir, type BenchTable } from './lib.js';
 import { CLI, REGISTER_URL, ROOT, cleanEnv, measureProcess, spread, type ProcResult } from './procs.js';
@@ -23,6 +24,24 @@ interface Case {
   env: NodeJS.ProcessEnv;
 }
 
+/** A Node >= 26 binary (this one, $BENCH_NODE26 or scripts/fetch-node.sh 26's cached one), or null. */
+function findNode26(): string | null {
+  if (Number(process.versions.node.split('.')[0]) >= 26) return process.execPath;
+  const env = process.env.BENCH_NODE26;
+  if (env !== undefined && env !== '') return existsSync(env) ? env : null;
+  try {
+    const out = execFileSync(join(ROOT, 'scripts', 'fetch-node.sh'), ['26'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+    const path = out.trim().split('\n').pop()!;
+    return existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+function NODE26_VERSION(path: string): string {
+  return execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+}
+
 function main(): void {
   const node = process.execPath;
   const trueCmd = 'true';
@@ -36,6 +55,21 @@ function main(): void {
     { name: 'true', what: '`true` (a non-Node command)', argv: [trueCmd], env: cleanEnv() },
     { name: 'run true', what: '`tracemalloc run -- true`: the CLI\'s own process, nothing traced', argv: [node, CLI, 'run', '--', trueCmd], env: cleanEnv() },
   ];
+  // Node >= 26: what starting V8's sampler costs by `v8.startHeapProfile()` against an inspector session.
+  const node26 = findNode26();
+  if (node26 !== null) {
+    const interval = 64 * 1024;
+    cases.push(
+      { name: 'n26', what: 'Node 26: `node -e 0`', argv: [node26, '-e', '0'], env: cleanEnv() },
+      { name: 'n26 v8', what: 'Node 26: `v8.startHeapProfile({ sampleInterval: 65536 })`, then exit',
+        argv: [node26, '-e', `require('v8').startHeapProfile({ sampleInterval: ${interval} })`], env: cleanEnv() },
+      { name: 'n26 inspector', what: 'Node 26: an inspector session, `HeapProfiler.enable` + `startSampling`, then exit',
+        argv: [node26, '-e', "const s = new (require('inspector').Session)(); s.connect(); s.post('HeapProfiler.enable'); " +
+          `s.post('HeapProfiler.startSampling', { samplingInterval: ${interval} })`], env: cleanEnv() },
+      { name: 'n26 preload', what: 'Node 26: the preload (`NODE_TRACEMALLOC=1 node --import tracemalloc/register -e 0`)',
+        argv: [node26, '--import', REGISTER_URL, '-e', '0'], env: cleanEnv({ NODE_TRACEMALLOC: '1' }) },
+    );
+  }
   const dir = join(tempDir(), 'startup');
   mkdirSync(dir, { recursive: true });
   const runs: Record<string, ProcResult[]> = Object.fromEntries(cases.map((c) => [c.name, []]));
@@ -63,7 +97,7 @@ function main(): void {
       caption: `CPU time (user + system, whole process tree), median and interquartile range of ${ROUNDS} interleaved rounds; ` +
         '"extra" is the median (and interquartile range) of the per-round differences to the untraced `node -e 0` of the same round.',
       columns: ['process', 'CPU', 'p25–p75', 'extra vs `node -e 0`'],
-      rows: cases.filter((c) => c.name !== 'true' && c.name !== 'run true').map((c) => row(c, 'untraced')),
+      rows: cases.filter((c) => c.name !== 'true' && c.name !== 'run true' && !c.name.startsWith('n26')).map((c) => row(c, 'untraced')),
     },
     {
       caption: 'The CLI\'s own process: `tracemalloc run` of a command that is not Node.js, against that command alone.',
@@ -71,6 +105,14 @@ function main(): void {
       rows: cases.filter((c) => c.name === 'true' || c.name === 'run true').map((c) => row(c, 'true')),
     },
   ];
+  if (node26 !== null) {
+    tables.push({
+      caption: `Node ${NODE26_VERSION(node26)}: starting V8's sampling heap profiler through \`v8.startHeapProfile()\` (new in Node 26, no ` +
+        'inspector session) against an inspector session, and the whole preload; extra vs Node 26\'s `node -e 0`.',
+      columns: ['process', 'CPU', 'p25–p75', 'extra vs `node -e 0`'],
+      rows: cases.filter((c) => c.name.startsWith('n26')).map((c) => row(c, 'n26')),
+    });
+  }
   const pre = extra('preload', 'untraced').median;
   const report = extra('preload+report', 'preload').median;
   const cliAlone = extra('run true', 'true').median;
@@ -90,6 +132,11 @@ function main(): void {
         `the CLI's own Node.js process (start-up, argument parsing, spawning) ${formatMs(cliAlone)}. A Node.js process alone costs ` +
         `${formatMs(base.median)} here, so the CLI's process can never cost much less than that unless \`run\` stops being a ` +
         'separate process.',
+      ...(node26 === null ? ['No Node.js 26 binary was found (scripts/fetch-node.sh 26, or BENCH_NODE26): the Node 26 rows are missing.'] : [
+        'Node 26\'s `v8.startHeapProfile()` starts the same V8 sampler without an inspector session. Started alone, it costs ' +
+        'about what an inspector session with `HeapProfiler.startSampling` costs (third table): the preload\'s start-up ' +
+        'cost is loading the library, not starting the sampler, so the new API would not make `run` cheaper to start.',
+      ]),
     ],
   });
 }
