@@ -252,6 +252,16 @@ function renderDoc(recorded: Recorded[], current: RunInfo): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+/** Rewrites docs/performance.md: the sections measured now, the others as they were. */
+function writeDoc(fresh: Map<string, Recorded>, info: RunInfo): void {
+  const kept = readRecorded();
+  const recorded = BENCHMARKS.flatMap((m) => {
+    const r = fresh.get(m.name) ?? kept.get(m.name);
+    return r === undefined ? [] : [r];
+  });
+  writeFileSync(DOC, renderDoc(recorded, info));
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (options.list) {
@@ -286,18 +296,12 @@ async function main(): Promise<number> {
     console.error(`  (${((Date.now() - start) / 1000).toFixed(0)} s)`);
     printResult(result);
     fresh.set(mod.name, { run: info, result });
+    // Written after every benchmark, so a run cut short keeps what it measured.
+    if (options.docs) writeDoc(fresh, info);
   }
 
   console.error(`\nAll selected benchmarks: ${((Date.now() - total) / 60_000).toFixed(1)} min`);
-  if (options.docs && fresh.size > 0) {
-    const kept = readRecorded();
-    const recorded = BENCHMARKS.flatMap((m) => {
-      const r = fresh.get(m.name) ?? kept.get(m.name);
-      return r === undefined ? [] : [r];
-    });
-    writeFileSync(DOC, renderDoc(recorded, info));
-    console.log(`\nWrote ${DOC}`);
-  }
+  if (options.docs && fresh.size > 0) console.log(`\nWrote ${DOC}`);
   return failed > 0 ? 1 : 0;
 }
 
