@@ -49,7 +49,11 @@ export interface BenchResult {
 
 const RESULT_PREFIX = 'BENCH_RESULT ';
 
-/** Prints `result` as the line run.ts collects. Call it once, at the end of the module. */
+/**
+ * Prints `result` as the line run.ts collects: call it at the end of the module. A long module may
+ * also call it as it goes with a cumulative result (run.ts keeps the last one printed, and uses a
+ * partial one when it has to kill the module at its time limit).
+ */
 export function emit(result: BenchResult): void {
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }

@@ -45,11 +45,11 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'accuracy', timeoutMinutes: 10 },
   { name: 'counter', timeoutMinutes: 5 },
   // Issue 17: whole processes (real tools, start-up) and snapshot pauses on large heaps.
-  { name: 'tools', timeoutMinutes: 10 },
+  { name: 'tools', timeoutMinutes: 30 },
   { name: 'startup', timeoutMinutes: 5 },
   { name: 'buffers', timeoutMinutes: 10, optional: true },
   { name: 'run-startup', timeoutMinutes: 5, optional: true },
-  { name: 'heap-sizes', nodeArgs: ['--max-old-space-size=1024'], timeoutMinutes: 15 },
+  { name: 'heap-sizes', nodeArgs: ['--max-old-space-size=1024'], timeoutMinutes: 30 },
 ];
 
 const ROOT = join(__dirname, '..', '..');
@@ -145,7 +145,11 @@ function runModule(mod: BenchModule, options: Options): Promise<BenchResult | st
       for (const line of lines) if (!line.startsWith('BENCH_RESULT ')) process.stderr.write(`  ${line}\n`);
     });
     const minutes = mod.timeoutMinutes ?? 20;
-    const timer = setTimeout(() => child.kill('SIGKILL'), minutes * 60_000);
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, minutes * 60_000);
     child.on('error', (err) => {
       clearTimeout(timer);
       resolve(`could not start: ${err.message}`);
@@ -159,7 +163,12 @@ function runModule(mod: BenchModule, options: Options): Promise<BenchResult | st
         resolve(`unreadable result: ${(err as Error).message}`);
         return;
       }
-      if (code !== 0) resolve(signal === 'SIGKILL' ? `killed after ${minutes} min` : `exited with ${signal ?? `code ${code}`}`);
+      if (code !== 0 && signal === 'SIGKILL' && killed && result !== null) {
+        // A module may print a cumulative result as it goes (see `emit`): keep what it measured.
+        console.error(`benchmark ${mod.name}: killed after ${minutes} min; keeping its last partial result`);
+        resolve({ ...result, notes: [...(result.notes ?? []), `**Partial:** the run was cut short after ${minutes} minutes; ` +
+          'this is what it had measured by then.'] });
+      } else if (code !== 0) resolve(signal === 'SIGKILL' ? `killed after ${minutes} min` : `exited with ${signal ?? `code ${code}`}`);
       else if (result === null) resolve('printed no BENCH_RESULT line');
       else resolve(result);
     });

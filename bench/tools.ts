@@ -349,8 +349,12 @@ function main(): void {
       }
     }
     log(`round ${r + 1}/${WARMUP + ROUNDS}${r < WARMUP ? ' (warm-up)' : ''} done after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    // Cumulative: if run.ts has to stop this module at its time limit, the rounds done are kept.
+    if (r >= WARMUP) report(measured, r + 1 - WARMUP, only);
   }
+}
 
+function report(measured: Measured[], rounds: number, only: Set<string> | null): void {
   const ratioSpread = (m: Measured, config: Config) => spread(m.runs[config].map((x, i) => x.cpuMs / m.runs.untraced[i]!.cpuMs));
   const cell = (m: Measured, config: Config): string => {
     const s = ratioSpread(m, config);
@@ -376,7 +380,7 @@ function main(): void {
   });
   const tables: BenchTable[] = [
     {
-      caption: `CPU time (user + system, whole process tree) as a ratio to the untraced run of the same round: median of ${ROUNDS} ` +
+      caption: `CPU time (user + system, whole process tree) as a ratio to the untraced run of the same round: median of ${rounds} ` +
         'interleaved rounds, (min–max) of the per-round ratios. "extra" is the median of the per-round differences ' +
         '`run` − untraced. "output" compares stdout of every run with the first untraced one.',
       columns: ['tool', 'untraced CPU', 'preload', '`tracemalloc run`', 'extra CPU, run', 'output'],
@@ -412,7 +416,7 @@ function main(): void {
     name: 'tools',
     title: 'Real tools: preload and `tracemalloc run`',
     description: 'CPU time of real tools (pinned devDependencies) on realistic inputs, untraced, with the preload only, and ' +
-      `under \`tracemalloc run\`, run side by side: ${ROUNDS} rounds, each running every tool in every configuration in a ` +
+      `under \`tracemalloc run\`, run side by side: ${rounds}${rounds < ROUNDS ? ` of ${ROUNDS}` : ''} rounds, each running every tool in every configuration in a ` +
       'rotating order' + (only === null ? '.' : ` (cases: ${[...only].join(', ')}).`),
     target: `Every JavaScript tool: preload within ${TARGET_PRELOAD.toFixed(2)}x and \`tracemalloc run\` within ` +
       `${TARGET_RUN.toFixed(2)}x of its untraced CPU time (issue 17).`,
