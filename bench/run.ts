@@ -211,8 +211,13 @@ function readRecorded(): Map<string, Recorded> {
   return kept;
 }
 
-/** A run that started at this 1-minute load average or more was taken on a busy machine: its figures are provisional. */
-const BUSY_LOAD = 0.75;
+/**
+ * A run that started at a 1-minute load average of at least its number of cores was taken on a
+ * busy machine: its figures are provisional. (The build just before the run adds up to about 1.)
+ */
+function busy(run: RunInfo): boolean {
+  return run.load >= run.cores;
+}
 
 function describeRun(run: RunInfo): string {
   const load = run.load === undefined ? '' : `, load average ${run.load.toFixed(2)} at start`;
@@ -234,11 +239,11 @@ function renderDoc(recorded: Recorded[], current: RunInfo): string {
     `Last run: ${describeRun(current)}.`,
     '',
   ];
-  const busy = recorded.filter((r) => r.run.load >= BUSY_LOAD);
-  if (busy.length > 0) {
-    out.push(`> **Provisional figures.** ${busy.map((r) => `\`${r.result.name}\``).join(', ')} ${busy.length > 1 ? 'were' : 'was'} ` +
-      `measured while the machine was busy (1-minute load average of ${BUSY_LOAD} or more at the start of the run, on ` +
-      `${current.cores} cores): ratios are taken side by side and hold roughly, absolute times do not. Rerun ` +
+  const provisional = recorded.filter((r) => busy(r.run));
+  if (provisional.length > 0) {
+    out.push(`> **Provisional figures.** ${provisional.map((r) => `\`${r.result.name}\``).join(', ')} ${provisional.length > 1 ? 'were' : 'was'} ` +
+      'measured while the machine was busy (a 1-minute load average at the start of the run of at least the number of ' +
+      'cores; see each section): ratios are taken side by side and hold roughly, absolute times do not. Rerun ' +
       '`npm run bench` on a quiet machine for the real figures.', '');
   }
   const checks = recorded.flatMap((r) => r.result.checks);
