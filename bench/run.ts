@@ -10,6 +10,7 @@
  *   npm run bench -- --no-3gib         skip the 3 GiB heap of `heap-sizes` (it needs ~10 GiB of RAM)
  *   npm run bench -- --no-docs         do not touch docs/performance.md
  *   npm run bench -- --list            the registered names
+ *   npm run bench -- --render          rewrite docs/performance.md from the results it stores (no measuring)
  *
  * Adding a benchmark: write bench/<name>.ts that measures and calls `emit(result)` from
  * ./lib.js once (the `BenchResult` shape: title, description, target, tables, checks), then add
@@ -94,6 +95,7 @@ interface Options {
   docs: boolean;
   list: boolean;
   no3gib: boolean;
+  render: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -103,19 +105,21 @@ function parseArgs(argv: string[]): Options {
   let docs = true;
   let list = false;
   let no3gib = false;
+  let render = false;
   for (const arg of argv) {
-    if (arg === '--quick') quick = true;
+    if (arg === '--render') render = true;
+    else if (arg === '--quick') quick = true;
     else if (arg === '--no-docs') docs = false;
     else if (arg === '--list') list = true;
     else if (arg === '--no-3gib') no3gib = true;
-    else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (known: --quick, --no-docs, --list, --no-3gib)`);
+    else if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (known: --quick, --no-docs, --list, --no-3gib, --render)`);
     else {
       const [name, selection] = arg.split(':', 2) as [string, string | undefined];
       names.push(name);
       if (selection !== undefined && selection !== '') cases.set(name, selection);
     }
   }
-  return { names, cases, quick, docs: docs && !quick, list, no3gib };
+  return { names, cases, quick, docs: docs && !quick, list, no3gib, render };
 }
 
 /** Runs one module in a child process; resolves to its result, or an error message. */
@@ -280,6 +284,15 @@ async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (options.list) {
     for (const mod of BENCHMARKS) console.log(mod.name);
+    return 0;
+  }
+  if (options.render) {
+    const kept = readRecorded();
+    const recorded = BENCHMARKS.flatMap((m) => (kept.has(m.name) ? [kept.get(m.name)!] : []));
+    const last = recorded.map((r) => r.run).sort((a, b) => (a.date < b.date ? -1 : 1)).pop();
+    if (last === undefined) throw new Error(`${DOC} holds no results`);
+    writeFileSync(DOC, renderDoc(recorded, last));
+    console.log(`Rewrote ${DOC} from its ${recorded.length} stored results`);
     return 0;
   }
   const unknown = options.names.filter((n) => !BENCHMARKS.some((m) => m.name === n));
