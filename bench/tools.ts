@@ -12,10 +12,12 @@
  *
  * TypeScript 7's `tsc` is a native (Go) program: no JavaScript heap to trace, and `tracemalloc run`
  * would only see its launcher. The type-check therefore runs TypeScript 5.9's JavaScript compiler
- * (devDependency `typescript5`, an npm alias of typescript@5.9.3). esbuild is native too: its row
+ * (typescript@5.9.3, installed once into build/tools/ts5 by scripts/fetch-ts5-tools.sh: an npm alias
+ * as a devDependency would take over node_modules/.bin/tsc from TypeScript 7). esbuild is native too: its row
  * measures a Node.js program driving esbuild's Go binary through its JS API, where only the
  * JavaScript side is traced.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QUICK, emit, formatBytes, formatMs, formatRatio, log, prng, tempDir, type BenchCheck, type BenchTable } from './lib.js';
@@ -152,6 +154,16 @@ function generateMarkdown(targetBytes: number): string {
   return parts.join('\n');
 }
 
+/**
+ * TypeScript 5.9's node_modules: scripts/fetch-ts5-tools.sh installs it once into build/tools/ts5
+ * (it cannot be a devDependency: an alias of typescript@5 would take over node_modules/.bin/tsc
+ * from TypeScript 7).
+ */
+function typescript5(): string {
+  const out = execFileSync(join(ROOT, 'scripts', 'fetch-ts5-tools.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+  return out.trim().split('\n').pop()!;
+}
+
 /** A driver script (CommonJS) in `dir`: `require`s go to the repository's node_modules by absolute path. */
 function driver(dir: string, name: string, body: string): string {
   const file = join(dir, name);
@@ -172,7 +184,7 @@ const TOOLS: Tool[] = [
     title: 'tsc (TypeScript 5.9)',
     js: true,
     prepare: () => ({
-      nodeArgs: [join(NM, 'typescript5', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--noEmit'],
+      nodeArgs: [join(typescript5(), 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--noEmit'],
       cwd: ROOT,
       input: 'type-checks this repository\'s src/ (`tsc -p tsconfig.json --noEmit`)',
     }),
@@ -406,7 +418,8 @@ function report(measured: Measured[], rounds: number, only: Set<string> | null):
       'accumulates no CPU time. Figures taken on a loaded machine are still noisier (caches, frequency); the ' +
       '(min–max) spread shows how much. Rerun on a quiet machine for the real figures.',
     'TypeScript 7\'s `tsc` is a native Go binary (its npm package only `execve`s it): no JavaScript heap to trace. The ' +
-      'type-check runs TypeScript 5.9\'s JavaScript compiler, devDependency `typescript5` (npm alias of typescript@5.9.3). ' +
+      'type-check runs TypeScript 5.9.3\'s JavaScript compiler, installed once into build/tools/ts5 by ' +
+      'scripts/fetch-ts5-tools.sh. ' +
       'esbuild\'s bundling runs in Go too, so its row is not held to the targets: it shows what tracing costs a short ' +
       'Node.js program that drives a native tool.',
   ];
