@@ -31,7 +31,7 @@ function errorText(err: unknown): string {
 }
 
 /** A snapshot for `reason` (`exit`, a signal name), or `null` when the tracer is not running any more. */
-function capture(reason: string): Snapshot | null {
+function capture(reason: string, meta: Record<string, unknown> = {}): Snapshot | null {
   if (!isTracing()) {
     log('tracing was stopped before %s: no snapshot', reason);
     return null;
@@ -39,13 +39,14 @@ function capture(reason: string): Snapshot | null {
   const snapshot = takeSnapshot();
   snapshot.meta.reason = reason;
   snapshot.meta.script = process.argv[1] ?? null;
+  Object.assign(snapshot.meta, meta);
   return snapshot;
 }
 
 /** Takes a snapshot and writes it to `file` and/or prints its top, as configured. Never throws. */
-function report(config: PreloadConfig, reason: string, file: string | null): boolean {
+function report(config: PreloadConfig, reason: string, file: string | null, meta: Record<string, unknown> = {}): boolean {
   try {
-    const snapshot = capture(reason);
+    const snapshot = capture(reason, meta);
     if (snapshot === null) return false;
     if (file !== null) {
       try {
@@ -66,6 +67,19 @@ function report(config: PreloadConfig, reason: string, file: string | null): boo
     log('the %s hook failed: %o', reason, err);
     return false;
   }
+}
+
+/** Watches the heap for `NODE_TRACEMALLOC_OOM_DUMP`: one snapshot when it nears its limit. */
+function watchOom(cfg: PreloadConfig, file: string): void {
+  // Loaded only when asked for: start-up stays cheap (issue 17).
+  const { watchHeapLimit } = require('./oom.js') as typeof import('./oom.js');
+  watchHeapLimit(cfg.oomThreshold, (use) => {
+    const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
+    const at = `${mib(use.used)} of its ${mib(use.limit)} limit`;
+    if (report({ ...cfg, top: 0 }, 'heap-limit', file, { heapUsed: use.used, heapLimit: use.limit })) {
+      say(`tracemalloc: the V8 heap reached ${at} (threshold ${cfg.oomThreshold}%): wrote ${file} (read it with: tracemalloc top ${file})`);
+    }
+  });
 }
 
 function install(env: NodeJS.ProcessEnv): void {
@@ -101,6 +115,7 @@ function install(env: NodeJS.ProcessEnv): void {
     return;
   }
   const cfg = config;
+  if (cfg.oomDump !== null) watchOom(cfg, cfg.oomDump);
 
   if (cfg.dump !== null || cfg.top > 0) {
     process.on('exit', () => {
@@ -119,6 +134,12 @@ function install(env: NodeJS.ProcessEnv): void {
     process.on('SIGTERM', onTerminate);
   }
 
+  if (cfg.announce) {
+    const script = process.argv[1] ? ` (${process.argv[1]})` : '';
+    say(cfg.signal === null
+      ? `tracemalloc: tracing pid ${process.pid}${script}`
+      : `tracemalloc: tracing pid ${process.pid}${script}; a snapshot now: kill -${cfg.signal.slice(3)} ${process.pid}`);
+  }
   if (cfg.signal !== null) {
     const dir = process.cwd();
     let n = 0;

@@ -3,7 +3,7 @@
  * message says what is wrong. Nothing here reads the environment, the file system or a stream.
  */
 import type { KeyType } from '../snapshot.js';
-import { parseStrictInt } from './env.js';
+import { DEFAULT_OOM_THRESHOLD, parseStrictInt, RUN_DEFAULT_NFRAME } from './env.js';
 
 /** A command line the CLI cannot use; the CLI prints its message and exits with code 2. */
 export class UsageError extends Error {
@@ -218,7 +218,7 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
 
 export interface RunArgs {
   help: boolean;
-  /** Frames per traceback: `--nframe`, else 25 with `--key traceback`, else 1. */
+  /** Frames per traceback: `--nframe`, else `RUN_DEFAULT_NFRAME` (16). */
   nframe: number;
   /** `--interval`, or `null` for the library's default. */
   interval: number | null;
@@ -226,6 +226,10 @@ export interface RunArgs {
   top: number;
   keyType: KeyType;
   dump: string | null;
+  /** `--oom-dump FILE`: a snapshot when the V8 heap nears its limit, or `null`. */
+  oomDump: string | null;
+  /** `--oom-threshold P`: the share of the heap limit (percent) that writes it. */
+  oomThreshold: number;
   /** The program and its arguments. */
   command: string[];
 }
@@ -239,18 +243,24 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     { name: 'top', kind: 'value' },
     { name: 'key', kind: 'value' },
     { name: 'dump', kind: 'value' },
+    { name: 'oom-dump', kind: 'value' },
+    { name: 'oom-threshold', kind: 'value' },
   ], true);
   const keyType = keyOption(p.values.get('key'));
   const dump = p.values.get('dump');
   if (dump === '') throw new UsageError('--dump needs a file name');
+  const oomDump = p.values.get('oom-dump');
+  if (oomDump === '') throw new UsageError('--oom-dump needs a file name');
   const interval = p.values.get('interval');
   const args: RunArgs = {
     help: p.flags.has('help'),
-    nframe: intOption('nframe', p.values.get('nframe'), keyType === 'traceback' ? 25 : 1, 1, 65535),
+    nframe: intOption('nframe', p.values.get('nframe'), RUN_DEFAULT_NFRAME, 1, 65535),
     interval: interval === undefined ? null : intOption('interval', interval, 0, 1, 2 ** 31 - 1),
     top: intOption('top', p.values.get('top'), 10, 0, 65535),
     keyType,
     dump: dump ?? null,
+    oomDump: oomDump ?? null,
+    oomThreshold: intOption('oom-threshold', p.values.get('oom-threshold'), DEFAULT_OOM_THRESHOLD, 10, 99),
     command: p.positionals,
   };
   if (!args.help && args.command.length === 0) throw new UsageError('a program to run is needed');

@@ -11,7 +11,7 @@ import { isatty } from 'node:tty';
 import { parseRunArgs, type RunArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { DEFAULT_SAMPLING_INTERVAL } from '../../tracer.js';
-import { ENV } from '../env.js';
+import { DEFAULT_OOM_THRESHOLD, ENV, RUN_DEFAULT_NFRAME } from '../env.js';
 
 /** The preload the traced program loads: dist/register.js. */
 export const REGISTER_PATH = path.join(__dirname, '..', '..', 'register.js');
@@ -35,13 +35,20 @@ export function programOf(command: readonly string[], execPath: string): [file: 
 /** The program's environment: `env` with the preload's variables set from the options (and no others). */
 export function childEnv(args: RunArgs, env: NodeJS.ProcessEnv, cwd: string, registerPath = REGISTER_PATH): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
-  for (const name of [ENV.nframe, ENV.interval, ENV.dump, ENV.top, ENV.key]) delete out[name];
+  for (const name of [ENV.nframe, ENV.interval, ENV.dump, ENV.top, ENV.key, ENV.oomDump, ENV.oomThreshold, ENV.announce]) delete out[name];
   out.NODE_OPTIONS = nodeOptionsWith(env.NODE_OPTIONS, registerPath);
   out[ENV.nframe] = String(args.nframe);
   if (args.interval !== null) out[ENV.interval] = String(args.interval);
   if (args.dump !== null) out[ENV.dump] = path.resolve(cwd, args.dump);
   out[ENV.top] = String(args.top);
   out[ENV.key] = args.keyType;
+  if (args.oomDump !== null) {
+    out[ENV.oomDump] = path.resolve(cwd, args.oomDump);
+    out[ENV.oomThreshold] = String(args.oomThreshold);
+  }
+  // Each traced process says its pid and how to ask it for a snapshot: a signal sent to npx, or
+  // to this command started by a script, may not reach it.
+  out[ENV.announce] = '1';
   return out;
 }
 
@@ -61,19 +68,26 @@ command runs as it is, and every Node.js process it starts is traced (the
 preload goes through NODE_OPTIONS), each printing its own top.
 
 Options:
-  --nframe N     frames kept per traceback, 1-65535 (default 1; 25 with
-                 --key traceback)
+  --nframe N     frames kept per traceback, 1-65535 (default ${RUN_DEFAULT_NFRAME}: enough
+                 for the traceback view and report's flame graph)
   --interval B   mean bytes between two heap samples (default ${DEFAULT_SAMPLING_INTERVAL}); smaller
                  is more precise and slower
   --top N        groups printed at exit, 0 for none (default 10)
   --key K        group by lineno, filename or traceback (default lineno)
   --dump FILE    also write the snapshot taken at exit to FILE (gzip when it
                  ends in .gz; %p in FILE becomes the process id)
+  --oom-dump FILE
+                 write a snapshot to FILE when the V8 heap nears its limit
+                 (--max-old-space-size), before an out-of-memory crash
+  --oom-threshold P
+                 the share of the heap limit that writes --oom-dump, in
+                 percent, 10-99 (default ${DEFAULT_OOM_THRESHOLD})
   -h, --help     show this help
 
-While it runs, SIGUSR2 (sent to this command or to the program) writes a
-numbered snapshot: FILE.1.json, FILE.2.json... with --dump FILE.json, else
-tracemalloc-<pid>.1.json... in the current directory.
+Each traced process prints its pid when it starts. While it runs, SIGUSR2 (kill
+-USR2 <pid>, or sent to this command) writes a numbered snapshot: FILE.1.json,
+FILE.2.json... with --dump FILE.json, else tracemalloc-<pid>.1.json... in the
+current directory. A signal sent to npx does not reach the program: use the pid.
 
 Examples:
   tracemalloc run app.js
