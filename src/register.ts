@@ -8,9 +8,8 @@
  */
 import { debuglog } from 'node:util';
 import * as v8 from 'node:v8';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './cli/env.js';
-import { renderTop } from './cli/view.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
 
@@ -58,8 +57,11 @@ function report(config: PreloadConfig, reason: string, file: string | null, meta
       }
     }
     if (config.top > 0) {
-      say(`tracemalloc: pid ${process.pid} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
-        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }));
+      // The text view is loaded only when printed (start-up stays cheap, issue 17).
+      const { renderTop, styleFor } = require('./cli/view.js') as typeof import('./cli/view.js');
+      const style = styleFor(Boolean(process.stderr.isTTY), process.env);
+      say(`tracemalloc: pid ${process.pid}${isMainThread ? '' : ` worker ${threadId}`} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
+        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }, style));
     }
     return true;
   } catch (err) {
@@ -82,10 +84,22 @@ function watchOom(cfg: PreloadConfig, file: string): void {
   });
 }
 
+/**
+ * A dump path for worker `id`: `heap.json` -> `heap.worker-3.json`, so that each thread's
+ * snapshot has its own file.
+ */
+export function workerDumpPath(dump: string, id: number): string {
+  const m = /^(.*?)((?:\.json)?(?:\.gz)?)$/.exec(dump);
+  return `${m?.[1] ?? dump}.worker-${id}${m?.[2] ?? ''}`;
+}
+
 function install(env: NodeJS.ProcessEnv): void {
   const g = globalThis as { [INSTALLED]?: boolean };
-  // Worker threads inherit the preload; the main thread is the one traced.
-  if (!isMainThread || g[INSTALLED] === true) return;
+  if (g[INSTALLED] === true) return;
+  // `-r` preloads run again in every worker thread (each its own isolate, with its own copy of
+  // this module), `--import` ones do not. A worker is traced, with its own report, when
+  // NODE_TRACEMALLOC_WORKERS=1 (`tracemalloc run` sets it); else only the main thread is.
+  if (!isMainThread && (env[ENV.workers] ?? '') !== '1') return;
   g[INSTALLED] = true;
 
   let config: PreloadConfig | null;
@@ -114,8 +128,13 @@ function install(env: NodeJS.ProcessEnv): void {
     log('start failed: %o', err);
     return;
   }
-  const cfg = config;
+  const cfg = isMainThread ? config : { ...config, dump: config.dump === null ? null : workerDumpPath(config.dump, threadId), oomDump: null, signal: null, announce: false };
   if (cfg.oomDump !== null) watchOom(cfg, cfg.oomDump);
+  if (!isMainThread) {
+    // Signals reach the main thread only; a worker reports when it ends by itself (not on terminate()).
+    if (cfg.dump !== null || cfg.top > 0) process.on('exit', () => report(cfg, 'exit', cfg.dump));
+    return;
+  }
 
   if (cfg.dump !== null || cfg.top > 0) {
     process.on('exit', () => {

@@ -49,10 +49,10 @@ test('parseGlobalArgs: the command and its arguments; -h and -v only before it',
 
 test('parseTopArgs: defaults, every option, and the errors', () => {
   assert.deepEqual(parseTopArgs(['heap.json']), {
-    help: false, file: 'heap.json', keyType: 'lineno', cumulative: false, limit: 10, filters: [], json: false,
+    help: false, file: 'heap.json', keyType: 'lineno', cumulative: false, limit: 10, filters: [], json: false, interval: null, readSources: false,
   });
   assert.deepEqual(parseTopArgs(['--key', 'filename', '--cumulative', '--limit=0', '--filter', '*/src/*', '--exclude', 'node:*', '--filter', '*.ts', '--json', 'a.json.gz']), {
-    help: false, file: 'a.json.gz', keyType: 'filename', cumulative: true, limit: 0, json: true,
+    help: false, file: 'a.json.gz', keyType: 'filename', cumulative: true, limit: 0, json: true, interval: null, readSources: false,
     filters: [{ inclusive: true, pattern: '*/src/*' }, { inclusive: true, pattern: '*.ts' }, { inclusive: false, pattern: 'node:*' }],
   });
   assert.equal(parseTopArgs(['--help']).help, true);
@@ -181,6 +181,7 @@ test('run: NODE_OPTIONS gets a quoted --require; .js files run with this node; t
     NODE_TRACEMALLOC_TOP: '10',
     NODE_TRACEMALLOC_KEY: 'lineno',
     NODE_TRACEMALLOC_ANNOUNCE: '1',
+    NODE_TRACEMALLOC_WORKERS: '1',
   });
   const oom = childEnv(parseRunArgs(['--oom-dump', 'o.json', 'app.js']), { NODE_TRACEMALLOC_OOM_THRESHOLD: '11' }, '/cwd');
   assert.deepEqual([oom.NODE_TRACEMALLOC_OOM_DUMP, oom.NODE_TRACEMALLOC_OOM_THRESHOLD], [path.resolve('/cwd', 'o.json'), '80']);

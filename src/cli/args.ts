@@ -96,6 +96,29 @@ export function intOption(name: string, text: string | undefined, dflt: number, 
   return n;
 }
 
+/** How to read a `.heapprofile` given on the command line. */
+export interface ProfileInputOptions {
+  /** `--interval`: the interval a `.heapprofile` was sampled with (bytes), or `null` for its default. */
+  interval: number | null;
+  /** `--read-sources`: read the source files (and maps) a `.heapprofile` names, on this machine. */
+  readSources: boolean;
+}
+
+/** `--interval` and `--read-sources`. */
+export function profileInputOptions(values: Map<string, string>, flags: Set<string>): ProfileInputOptions {
+  const interval = values.get('interval');
+  return {
+    interval: interval === undefined ? null : intOption('interval', interval, 0, 1, 2 ** 31 - 1),
+    readSources: flags.has('read-sources'),
+  };
+}
+
+/** Help of `--interval` and `--read-sources`, for the commands that read a `.heapprofile`. */
+export const PROFILE_INPUT_HELP = `  --interval BYTES   the sampling interval of a .heapprofile input, to estimate
+                     object counts (default 524288, node --heap-prof's default)
+  --read-sources     for a .heapprofile input: read the source lines (and source
+                     maps) of the files it names on this machine`;
+
 /** `--key`: `lineno`, `filename` or `traceback`. */
 export function keyOption(text: string | undefined): KeyType {
   if (text === undefined) return 'lineno';
@@ -149,9 +172,10 @@ export const VIEW_HELP = `  --key K            group by lineno, filename or trac
   --limit N          groups to list, 0 for all (default 10)
 ${FILTER_HELP}
   --json             print JSON (its shape is described in docs/cli.md)
+${PROFILE_INPUT_HELP}
   -h, --help         show this help`;
 
-export interface ViewOptions {
+export interface ViewOptions extends ProfileInputOptions {
   keyType: KeyType;
   cumulative: boolean;
   /** Groups listed; 0 lists them all. */
@@ -168,6 +192,8 @@ const VIEW_SPECS: readonly OptionSpec[] = [
   { name: 'filter', kind: 'list' },
   { name: 'exclude', kind: 'list' },
   { name: 'json', kind: 'flag' },
+  { name: 'interval', kind: 'value' },
+  { name: 'read-sources', kind: 'flag' },
 ];
 
 function viewOptions(p: ParsedOptions): ViewOptions {
@@ -180,6 +206,7 @@ function viewOptions(p: ParsedOptions): ViewOptions {
     limit: intOption('limit', p.values.get('limit'), 10, 0, 2 ** 31 - 1),
     filters: filterSpecs(p.lists),
     json: p.flags.has('json'),
+    ...profileInputOptions(p.values, p.flags),
   };
 }
 

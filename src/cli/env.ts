@@ -18,6 +18,8 @@ export const ENV = {
   oomThreshold: 'NODE_TRACEMALLOC_OOM_THRESHOLD',
   /** Set by `tracemalloc run`: each traced process prints its pid and how to ask it for a snapshot. */
   announce: 'NODE_TRACEMALLOC_ANNOUNCE',
+  /** `1`: worker threads are traced too, each with its own report (`tracemalloc run` sets it). */
+  workers: 'NODE_TRACEMALLOC_WORKERS',
 } as const;
 
 /**

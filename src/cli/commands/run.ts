@@ -35,7 +35,7 @@ export function programOf(command: readonly string[], execPath: string): [file: 
 /** The program's environment: `env` with the preload's variables set from the options (and no others). */
 export function childEnv(args: RunArgs, env: NodeJS.ProcessEnv, cwd: string, registerPath = REGISTER_PATH): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
-  for (const name of [ENV.nframe, ENV.interval, ENV.dump, ENV.top, ENV.key, ENV.oomDump, ENV.oomThreshold, ENV.announce]) delete out[name];
+  for (const name of [ENV.nframe, ENV.interval, ENV.dump, ENV.top, ENV.key, ENV.oomDump, ENV.oomThreshold, ENV.announce, ENV.workers]) delete out[name];
   out.NODE_OPTIONS = nodeOptionsWith(env.NODE_OPTIONS, registerPath);
   out[ENV.nframe] = String(args.nframe);
   if (args.interval !== null) out[ENV.interval] = String(args.interval);
@@ -49,6 +49,8 @@ export function childEnv(args: RunArgs, env: NodeJS.ProcessEnv, cwd: string, reg
   // Each traced process says its pid and how to ask it for a snapshot: a signal sent to npx, or
   // to this command started by a script, may not reach it.
   out[ENV.announce] = '1';
+  // Worker threads run the preload too (NODE_OPTIONS --require): each is traced and reports.
+  out[ENV.workers] = '1';
   return out;
 }
 
@@ -65,7 +67,9 @@ command exits as the program did: same exit code, same signal.
 
 A first argument ending in .js, .mjs or .cjs runs with this Node.js. Any other
 command runs as it is, and every Node.js process it starts is traced (the
-preload goes through NODE_OPTIONS), each printing its own top.
+preload goes through NODE_OPTIONS), each printing its own top. Worker threads
+are traced too, each printing its own top when it ends (not when terminated),
+and writing FILE.worker-<threadId>.json with --dump FILE.json.
 
 Options:
   --nframe N     frames kept per traceback, 1-65535 (default ${RUN_DEFAULT_NFRAME}: enough
