@@ -24,6 +24,10 @@ for (const { name, sideEffectOnly } of entries) {
       `export default cjs;\n`;
   }
   fs.writeFileSync(path.join(dist, `${name}.mjs`), js);
-  const dts = sideEffectOnly ? 'export {};\n' : `export * from './${name}.js';\n`;
+  // The ES module's default export is the CommonJS module's exports object: its typings say so,
+  // so that \`import tm from 'tracemalloc'\` type-checks as it runs.
+  const dts = sideEffectOnly
+    ? 'export {};\n'
+    : `export * from './${name}.js';\nimport * as cjs from './${name}.js';\nexport default cjs;\n`;
   fs.writeFileSync(path.join(dist, `${name}.d.mts`), dts);
 }
