@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { parseRunArgs, type RunArgs } from '../args.js';
 import type { Command } from '../command.js';
-import { DEFAULT_SAMPLING_INTERVAL } from '../../tracer.js';
 import { DEFAULT_OOM_THRESHOLD, ENV, RUN_DEFAULT_NFRAME } from '../env.js';
 
 /** The preload the traced program loads: dist/register.js. */
@@ -59,7 +58,10 @@ type Outcome = { code: number | null; signal: NodeJS.Signals | null } | { error:
 export const command: Command = {
   name: 'run',
   summary: 'run a program traced and print its top allocation sites when it exits',
-  usage: `Usage: tracemalloc run [options] [--] <command> [args...]
+  // A getter: the tracer (for its default interval) is loaded only to show the help.
+  get usage() {
+    const { DEFAULT_SAMPLING_INTERVAL } = require('../../tracer.js') as typeof import('../../tracer.js');
+    return `Usage: tracemalloc run [options] [--] <command> [args...]
 
 Run a program with tracing on. When it exits, each traced Node.js process prints
 its top allocation sites on stderr (stdout stays the program's), then this
@@ -97,7 +99,8 @@ Examples:
   tracemalloc run app.js
   tracemalloc run --top 5 --dump heap.json -- node --max-old-space-size=512 app.js
   tracemalloc top heap.json
-`,
+`;
+  },
   async run(argv, io) {
     const args = parseRunArgs(argv);
     if (args.help) {
