@@ -1,4 +1,3 @@
-'use strict';
 // Writes an ES module wrapper (and its .d.mts) beside each CommonJS entry point in dist/, so
 // `import` and `require` share one implementation and one tracer state (no dual-package hazard).
 const fs = require('node:fs');

@@ -117,7 +117,7 @@ export function parseEnv(env: Record<string, string | undefined>, cwd: string, p
   let signal: NodeJS.Signals | null = 'SIGUSR2';
   if (rawSignal === 'none') signal = null;
   else if (rawSignal !== '') {
-    const known = Object.prototype.hasOwnProperty.call(os.constants.signals, rawSignal);
+    const known = Object.hasOwn(os.constants.signals, rawSignal);
     if (!known || RESERVED_SIGNALS.has(rawSignal)) {
       throw new EnvError(ENV.signal, rawSignal, 'a signal name such as SIGUSR2 or SIGHUP (not SIGUSR1, SIGINT, SIGTERM, SIGKILL...), or none');
     }

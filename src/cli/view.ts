@@ -65,7 +65,7 @@ const SILENT: Progress = { say() {}, done() {} };
 /** Progress on `io.stderr` when it is a terminal that can erase a line, and `bytes` is big enough; else silent. */
 export function progressFor(io: CommandIO, bytes: number, progressMinBytes = io.progressMinBytes ?? PROGRESS_MIN_BYTES): Progress {
   const tty = io.stderrTTY ?? io.isTTY;
-  if (!tty || (io.env ?? {}).TERM === 'dumb' || bytes < progressMinBytes) return SILENT;
+  if (!tty || io.env?.TERM === 'dumb' || bytes < progressMinBytes) return SILENT;
   let shown = false;
   return {
     say(text) {
