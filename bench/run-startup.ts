@@ -48,6 +48,8 @@ const CASES: Record<string, { argv: string[]; env: NodeJS.ProcessEnv }> = {
   'preload, tracing only': { argv: [process.execPath, '-r', REGISTER, '-e', '0'], env: { ...baseEnv(), NODE_TRACEMALLOC: '16' } },
   'preload, top at exit': { argv: [process.execPath, '-r', REGISTER, '-e', '0'], env: { ...baseEnv(), NODE_TRACEMALLOC: '16', NODE_TRACEMALLOC_TOP: '10' } },
   'tracemalloc run -- node -e 0': { argv: [process.execPath, BIN, 'run', '--', process.execPath, '-e', '0'], env: baseEnv() },
+  // The CLI's own process alone: what `run` costs once per command, beside the traced processes.
+  'tracemalloc run -- true': { argv: [process.execPath, BIN, 'run', '--', 'true'], env: baseEnv() },
 };
 
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(CASES).map((k) => [k, []]));
@@ -72,5 +74,7 @@ emit({
   checks: [
     { what: 'preload with the top at exit, over node -e 0', target: `< ${TARGET_MS} ms`, value: `${preload.toFixed(0)} ms`, ok: preload < TARGET_MS },
   ],
-  notes: [`tracemalloc run adds ${run.toFixed(0)} ms once per command: its own Node.js process (start-up and the CLI) besides the traced one.`],
+  notes: [
+    `tracemalloc run -- node -e 0 costs ${run.toFixed(0)} ms over node -e 0: the preload's cost in the traced process, plus, once per command, the CLI's own Node.js process (\`run -- true\`: ${median(samples['tracemalloc run -- true']!).toFixed(0)} ms, about one Node.js start-up).`,
+  ],
 });
