@@ -3,8 +3,7 @@
  * maps applied, and memory of scripts already collected (V8 reports them with an empty url and
  * line -1, so their url and each function's position are remembered from earlier reads).
  */
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { CallFrame } from './inspector.js';
 import type { ResolvedFrame } from './profile.js';
@@ -13,32 +12,8 @@ import { mapPosition } from './sourcemap.js';
 const log = debuglog('tracemalloc');
 const CACHE_LIMIT = 50_000;
 
-/** This package's compiled code: frames in it are the tracer's own (see `frameOwner`). */
-const OWN_DIR = path.resolve(__dirname) + path.sep;
-const OWN_DIR_URL = pathToFileURL(OWN_DIR).href;
-/**
- * The external domain's wrappers call the original builtins directly, so an allocation below
- * them is the caller's, with no user frame in between to say so: they are neutral.
- */
-const PASS_THROUGH = new Set(['external.js']);
-
-/** Who a call frame speaks for when deciding whose allocation a sample is. */
-export type FrameOwner = 'own' | 'user' | 'neutral';
-
-/**
- * `'own'` for the tracer's code, `'neutral'` for code that works on behalf of its caller (Node's
- * internals, dependencies in node_modules, V8 builtins, the external-domain wrappers), `'user'`
- * for the rest. The nearest non-neutral frame to the allocation owns it.
- */
-export function frameOwner(cf: CallFrame): FrameOwner {
-  const url = cf.url;
-  let rest: string | null = null;
-  if (url.startsWith(OWN_DIR)) rest = url.slice(OWN_DIR.length);
-  else if (url.startsWith(OWN_DIR_URL)) rest = url.slice(OWN_DIR_URL.length);
-  if (rest !== null) return PASS_THROUGH.has(rest) ? 'neutral' : 'own';
-  if (cf.scriptId === '0' || cf.scriptId === '' || url.startsWith('node:') || url.includes('/node_modules/')) return 'neutral';
-  return 'user';
-}
+export { frameOwner, type FrameOwner } from './own.js';
+import { ownerAt } from './own.js';
 
 /** A url as a filename: `file://` URLs become paths; `node:` specifiers and other urls stay. */
 export function urlToFilename(url: string): string {
@@ -117,7 +92,9 @@ export class CallFrameResolver {
       column: column >= 0 ? column + 1 : 0,
       functionName: cf.functionName === '' ? null : cf.functionName,
     };
-    if (this.#sourceMaps && frame.lineno > 0) {
+    // The library's own frames keep their generated position: own.ts recognises them by it
+    // (inside a bundle, their mapped file says nothing).
+    if (this.#sourceMaps && frame.lineno > 0 && ownerAt(frame.filename, frame.lineno, frame.column) === null) {
       const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column, 1));
       if (mapped !== null) frame = { ...frame, filename: mapped.file, lineno: mapped.line, column: mapped.column };
     }

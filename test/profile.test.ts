@@ -7,6 +7,9 @@ import { StoreBuilder } from '#internal/store';
 import { Snapshot } from '#internal/snapshot';
 import * as path from 'node:path';
 import { builtin, cf, node, profile, root } from './helpers/profiles.js';
+// Loaded so that their position ranges are known (own.ts: a module not loaded has no frames).
+import 'tracemalloc';
+import 'tracemalloc/testing';
 
 function convert(p: Parameters<typeof addProfile>[1], nframe = 10, interval = 65536) {
   const builder = new StoreBuilder();
@@ -126,6 +129,8 @@ test("the tracer's own allocations are left out; the nearest owner of a stack de
   assert.deepEqual(snapshot.traces.slice().map((t) => t.traceback.at(-1)!.functionName), ['handler', 'allocate', 'leaky']);
   assert.equal(frameOwner(cf('x', 'file://' + path.join(dist, 'snapshot.js'), 1)), 'own');
   assert.equal(frameOwner(cf('x', '/elsewhere/dist/snapshot.js', 1)), 'user');
+  // Outside a module's marked range (past its last statement) the same file is not ours.
+  assert.equal(frameOwner(cf('x', path.join(dist, 'snapshot.js'), 100_000)), 'user');
   assert.equal(frameOwner(cf('push', '', -1, -1, '0')), 'neutral');
   assert.equal(frameOwner(cf('evaluated', '', 0, 0, '42')), 'user');
 });
