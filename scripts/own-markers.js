@@ -7,8 +7,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const dist = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'dist'));
-/** Modules whose code works on behalf of its caller (the external domain's wrappers). */
-const NEUTRAL = new Set(['external.js']);
 const MARK = '__tracemallocOwnModule';
 
 function* jsFiles(dir) {
@@ -30,8 +28,7 @@ for (const file of jsFiles(dist)) {
   if (strict < 0 || strict > 1) throw new Error(`${file}: no "use strict"; on its first lines, cannot mark it`);
   let own = path.relative(path.dirname(file), path.join(dist, 'own.js')).split(path.sep).join('/');
   if (!own.startsWith('.')) own = `./${own}`;
-  const kind = NEUTRAL.has(rel) ? "'neutral'" : '';
-  lines[strict] += ` const ${MARK} = require(${JSON.stringify(own)}).enter(${kind});`;
+  lines[strict] += ` const ${MARK} = require(${JSON.stringify(own)}).enter();`;
   let last = lines.length - 1;
   while (last > 0 && lines[last] === '') last--;
   const mapLine = lines[last].startsWith('//# sourceMappingURL=') ? last : last + 1;

@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { debuglog, TextEncoder, types } from 'node:util';
+import { enter } from './own.js';
 import { captureStack, parseCapturedStack, type Site } from './stack.js';
 import type { StoreBuilder } from './store.js';
 
@@ -101,6 +102,10 @@ function sample<T>(result: T, kind: number, arg0: unknown, n: number, callee: Fu
 }
 
 // ---------------------------------------------------------------------------------------------
+// The wrappers, from here to `WRAPPERS.leave()`, work on behalf of their caller: what is allocated
+// below them is the caller's (own.ts: a neutral region; the rest of this module is the tracer's).
+const WRAPPERS = enter('neutral');
+
 // Intrinsics, read once before anything is patched.
 
 const OriginalArrayBuffer = ArrayBuffer;
@@ -318,6 +323,8 @@ function wrapMethod(original: AnyFunction, kind: number): Function {
   }.method;
   return lookLike(wrapper, original);
 }
+
+WRAPPERS.leave();
 
 type Wrap = (original: never, kind: number) => Function;
 

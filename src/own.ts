@@ -16,7 +16,7 @@
  * Code of the library run from its TypeScript sources without the build (tsx, ts-node on src/)
  * has no markers: its files are recognised by directory, which is exact there (one file a module).
  */
-import * as path from 'node:path';
+import { basename, dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Intrinsics, read once before anything is patched; then this module's own range starts (it
@@ -39,8 +39,6 @@ interface Registry {
   readonly scripts: Map<string, Range[]>;
   /** Directories whose files are all the library's (unbundled runs from sources; see `registerDirectory`). */
   readonly dirs: Map<string, 'own'>;
-  /** Files in those directories that work on behalf of their caller (the external domain's wrappers). */
-  readonly neutralFiles: Set<string>;
 }
 
 const REGISTRY_KEY = Symbol.for('tracemalloc.ownCode.v1');
@@ -49,7 +47,7 @@ function registry(): Registry {
   const g = globalThis as unknown as Record<symbol, Registry | undefined>;
   let r = g[REGISTRY_KEY];
   if (r === undefined) {
-    r = { scripts: new Map(), dirs: new Map(), neutralFiles: new Set() };
+    r = { scripts: new Map(), dirs: new Map() };
     Object.defineProperty(globalThis, REGISTRY_KEY, { value: r, enumerable: false, configurable: true, writable: false });
   }
   return r;
@@ -154,9 +152,10 @@ export interface OwnModule {
 }
 
 /**
- * Called by a module's first statement: its range starts at this call. `owner` is `'neutral'` for
- * modules whose code works on behalf of its caller (the external domain's wrappers call the
- * builtins they wrap, so what is allocated below them is the caller's).
+ * Called by a module's first statement: its range starts at this call. Also marks a region inside
+ * a module (the narrowest range holding a position decides): `'neutral'` for code that works on
+ * behalf of its caller (the external domain's wrappers call the builtins they wrap, so what is
+ * allocated below them is the caller's).
  */
 export function enter(owner: 'own' | 'neutral' = 'own'): OwnModule {
   const start = callerPosition(enter);
@@ -204,9 +203,9 @@ export function ownerAt(file: string, line: number, column: number): 'own' | 'ne
     }
   }
   if (REGISTRY.dirs.size > 0) {
-    const dir = path.dirname(key) + path.sep;
+    const dir = dirname(key) + sep;
     for (const [d] of REGISTRY.dirs) {
-      if (dir.startsWith(d)) return REGISTRY.neutralFiles.has(key) ? 'neutral' : 'own';
+      if (dir.startsWith(d)) return 'own';
     }
   }
   return null;
@@ -242,10 +241,8 @@ export function frameOwner(cf: ProfileCallFrame): FrameOwner {
 }
 
 /** Files of sources run without the build: their directory is the library's (see the module comment). */
-function registerDirectory(dir: string, neutral: readonly string[]): void {
-  const d = dir.endsWith(path.sep) ? dir : dir + path.sep;
-  REGISTRY.dirs.set(d, 'own');
-  for (const f of neutral) REGISTRY.neutralFiles.add(path.join(d, f));
+function registerDirectory(dir: string): void {
+  REGISTRY.dirs.set(dir.endsWith(sep) ? dir : dir + sep, 'own');
 }
 
 /**
@@ -258,8 +255,8 @@ function ownFileName(): string | null {
 
 const SELF = ownFileName();
 /** True when this module runs from its TypeScript source (no build step, so no markers). */
-export const FROM_SOURCES = SELF !== null && path.basename(SELF) === 'own.ts';
-if (FROM_SOURCES) registerDirectory(path.dirname(SELF!), ['external.ts']);
+export const FROM_SOURCES = SELF !== null && basename(SELF) === 'own.ts';
+if (FROM_SOURCES) registerDirectory(dirname(SELF!));
 
 /**
  * Throws unless the library can tell its own frames from the program's here: the frame of the
@@ -293,7 +290,7 @@ export function stackShowsProgram(callee: Function): boolean | null {
     const line = site.getLineNumber();
     if (file === '' || line === null || file.startsWith('node:')) continue;
     const mine = ownerAt(file, line, site.getColumnNumber() ?? 0);
-    if (mine === null && scriptKey(file).includes(`${path.sep}node_modules${path.sep}`)) continue;
+    if (mine === null && scriptKey(file).includes(`${sep}node_modules${sep}`)) continue;
     candidates++;
     if (mine === null) return true;
   }

@@ -53,9 +53,11 @@ export class CallFrameResolver {
     this.#sourceMaps = sourceMaps;
   }
 
-  /** See `FrameResolver` in profile.ts: `null` for frames without a script (builtins, pseudo-frames). */
+  /** See `FrameResolver` in profile.ts: `null` for frames without a script (builtins, pseudo-frames) and the library's own. */
   readonly resolve = (cf: CallFrame): ResolvedFrame | null => {
     if (cf.scriptId === '0' || cf.scriptId === '') return null;
+    // The library's own frames (and its neutral wrappers) are folded out of every traceback.
+    if (cf.lineNumber >= 0 && ownerAt(cf.url, cf.lineNumber + 1, cf.columnNumber + 1) !== null) return null;
     let script = this.#cache.get(cf.scriptId);
     const key = positionKey(cf.lineNumber, cf.columnNumber);
     const first = script?.get(key);
@@ -92,10 +94,12 @@ export class CallFrameResolver {
       column: column >= 0 ? column + 1 : 0,
       functionName: cf.functionName === '' ? null : cf.functionName,
     };
-    // The library's own frames keep their generated position: own.ts recognises them by it
-    // (inside a bundle, their mapped file says nothing).
-    if (this.#sourceMaps && frame.lineno > 0 && ownerAt(frame.filename, frame.lineno, frame.column) === null) {
-      const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column, 1));
+    if (this.#sourceMaps && frame.lineno > 0) {
+      // A script's top-level code starts at its first byte, which belongs to no source (in a
+      // minified bundle, the first mapping after it is some module's first line): only an exact
+      // mapping names a source there.
+      const topLevel = line === 0 && column === 0 && cf.functionName === '';
+      const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column, 1), !topLevel);
       if (mapped !== null) frame = { ...frame, filename: mapped.file, lineno: mapped.line, column: mapped.column };
     }
     return frame;

@@ -66,11 +66,12 @@ let mappedBytes = 0;
  * Maps a position in generated code to the original source, or returns `null` when the file has
  * no source map (or a broken one) or the position has no mapping. `file` is an absolute path or
  * a `file://` URL; `line` and `column` are 1-based, in and out (a column below 1 is taken as 1).
- * The closest mapping at or before the column on its line is used, else the first one after it.
+ * The closest mapping at or before the column on its line is used, else (unless `firstAfter` is
+ * false) the first one after it.
  * The original file is an absolute path, or the map's URL as it is for other schemes
  * (`webpack://…`). Never throws.
  */
-export function mapPosition(file: string, line: number, column: number): MappedPosition | null {
+export function mapPosition(file: string, line: number, column: number, firstAfter = true): MappedPosition | null {
   if (!Number.isInteger(line) || line < 1) return null;
   let entry = mapped.get(file);
   if (entry === undefined) {
@@ -83,6 +84,7 @@ export function mapPosition(file: string, line: number, column: number): MappedP
   try {
     let found = entry.map.findEntry(line0, col0);
     if (found.generatedLine !== line0) {
+      if (!firstAfter) return null;
       // Nothing at or before the column on this line (e.g. the column of its indentation): the
       // first mapping after it on the same line, found by bisection over columns.
       const end = entry.map.findEntry(line0, 0x7fffffff);
@@ -145,14 +147,8 @@ function readRegular(file: string): string | null {
       log('not reading %s: %d bytes, over the cap of %d', file, stat.size, MAX_MAP_BYTES);
       return null;
     }
-    const buffer = Buffer.alloc(stat.size);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = fs.readSync(fd, buffer, read, buffer.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return buffer.toString('utf8', 0, read);
+    // Read by Node (no Buffer of ours: the external domain would trace it as the program's).
+    return fs.readFileSync(fd, 'utf8');
   } catch {
     return null;
   } finally {

@@ -112,7 +112,7 @@ function settings(options: LeakOptions): Settings {
   return { iterations, warmup, checkpoints, threshold, samplingInterval, limit };
 }
 
-/** The library's own frame (decided by own.ts, by position: such frames are never source-mapped). */
+/** The library's own frame (own.ts decides, by generated position; the tracer folds such frames out of tracebacks). */
 function isOwn(f: Frame): boolean {
   return ownerAt(f.filename, f.lineno, f.column ?? 0) !== null;
 }
