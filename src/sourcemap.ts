@@ -6,6 +6,8 @@
  *    that actually ran, even when the file on disk is the untranspiled source.
  * 2. The generated file's last `//# sourceMappingURL=` comment: an inline base64 `data:` URL or
  *    an external file relative to it (tsc, esbuild, webpack on disk).
+ * 3. The map URL V8 recorded when it compiled the script (scripts.ts): the code runners and
+ *    loaders compile from memory (Jest, Vitest, ts-node) under the original file's name.
  *
  * Maps are parsed by Node's `SourceMap` (node:module), so the work is Node's: inside an app's
  * bundle, a source-map library's frames would be indistinguishable from the app's (see own.ts).
@@ -19,6 +21,7 @@ import * as nodeModule from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
+import { scriptSourceMapURL } from './scripts.js';
 import { registerSource } from './source.js';
 
 const log = debuglog('tracemalloc');
@@ -178,10 +181,12 @@ function load(file: string): MappedFile | null {
   if (!path.isAbsolute(source)) return null;
   const runtime = runtimeMap(source);
   if (runtime !== null) return describe(runtime, JSON.stringify(runtime.payload.sources ?? '').length * 8);
+  // The map comment of the file on disk, else the one V8 recorded for the code that ran (a
+  // runner's or loader's transform of the file, compiled from memory: see scripts.ts).
   const text = readRegular(source);
-  if (text === null) return null;
   let url: string | null = null;
-  for (const m of text.matchAll(SOURCE_MAPPING_URL)) url = m[1] ?? m[2] ?? null;
+  if (text !== null) for (const m of text.matchAll(SOURCE_MAPPING_URL)) url = m[1] ?? m[2] ?? null;
+  if (url === null) url = scriptSourceMapURL(source) || null;
   if (url === null) return null;
   try {
     let json: string | null;

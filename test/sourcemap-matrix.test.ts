@@ -21,6 +21,8 @@ const lineOf = (marker: string): number => APP_TEXT.findIndex((l) => !l.startsWi
 const HEAP_LINE = lineOf('heap-site');
 const BUFFER_LINE = lineOf('buffer-site');
 const LEAK_LINE = lineOf('leak-site');
+const CJS_TEXT = fs.readFileSync(path.join(SOURCES, 'app-cjs.js'), 'utf8').split('\n');
+const cjsLineOf = (marker: string): number => CJS_TEXT.findIndex((l) => !l.startsWith('//') && l.includes(`// ${marker}`)) + 1;
 
 type FrameTuple = [filename: string, lineno: number, column: number | null, functionName: string | null];
 interface Probe {
@@ -33,15 +35,15 @@ function cellDir(name: string, ext: string): string {
   const dir = path.join(WORK, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  for (const file of ['app.ts', 'probe.ts', 'leak.ts']) {
+  for (const file of fs.readdirSync(SOURCES)) {
     const text = fs.readFileSync(path.join(SOURCES, file), 'utf8').replace("from './app.js'", `from './app${ext}'`);
     fs.writeFileSync(path.join(dir, file), text);
   }
   return dir;
 }
 
-async function run(command: string, args: string[], cwd: string): Promise<string> {
-  const r = await launch(command, args, cwd).done;
+async function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
+  const r = await launch(command, args, cwd, env).done;
   assert.equal(r.code, 0, `${command} ${args.join(' ')} failed (${r.signal ?? r.code}):\n${r.stderr}`);
   return r.stdout;
 }
@@ -66,13 +68,13 @@ function biggest(sites: Map<number, number>): number | undefined {
   return [...sites].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-/** Checks a cell whose frames are mapped back to app.ts. */
-function checkMapped(probe: Probe, app: string): void {
+/** Checks a cell whose frames are mapped back to app.ts (or another fixture with its lines). */
+function checkMapped(probe: Probe, app: string, lines = { heap: HEAP_LINE, buffer: BUFFER_LINE }): void {
   const heap = sitesIn(probe, 0, app);
   const buffers = sitesIn(probe, 1, app);
-  assert.equal(biggest(heap), HEAP_LINE, `heap sites by line of ${app}: ${JSON.stringify([...heap])}`);
-  assert.equal(biggest(buffers), BUFFER_LINE, `Buffer sites by line of ${app}: ${JSON.stringify([...buffers])}`);
-  assert.ok(buffers.get(BUFFER_LINE)! >= 8 << 20);
+  assert.equal(biggest(heap), lines.heap, `heap sites by line of ${app}: ${JSON.stringify([...heap])}`);
+  assert.equal(biggest(buffers), lines.buffer, `Buffer sites by line of ${app}: ${JSON.stringify([...buffers])}`);
+  assert.ok(buffers.get(lines.buffer)! >= 8 << 20);
   checkNoLibraryFrame(probe);
 }
 
@@ -186,5 +188,58 @@ for (const [name, flags] of [['with a source map', ['--sourcemap']], ['minified,
     const top = report.sites[0]!;
     if (flags[0] === '--sourcemap') assert.deepEqual([top.filename, top.lineno], [path.join(dir, 'app.ts'), LEAK_LINE]);
     else assert.equal(top.filename, out);
+  });
+}
+
+/** A cell dir that is a package of its own with the library installed (copied) in node_modules, as a user has it. */
+function installedCell(name: string): string {
+  const dir = cellDir(name, '.js');
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `cell-${name}`, private: true }));
+  const lib = path.join(dir, 'node_modules', 'tracemalloc');
+  fs.mkdirSync(lib, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(lib, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(lib, 'package.json'));
+  return dir;
+}
+
+/** The TypeScript 5 tools (ts-node, ts-jest), installed once into build/tools (see the script for why not devDependencies). */
+let ts5Tools: string | null = null;
+function ts5(): string {
+  ts5Tools ??= execFileSync(path.join(ROOT, 'scripts', 'fetch-ts5-tools.sh'), { encoding: 'utf8', timeout: 180_000 }).trim();
+  return ts5Tools;
+}
+
+test('ts-node 10.9.2 (TypeScript 5.9): the map V8 recorded for the compiled script', async () => {
+  const tools = ts5();
+  const dir = cellDir('ts-node', '');
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true } }));
+  const probe: Probe = JSON.parse(await run(process.execPath, ['-r', path.join(tools, 'ts-node', 'register'), path.join(dir, 'probe.ts')], dir,
+    { TS_NODE_COMPILER: path.join(tools, 'typescript'), TS_NODE_TRANSPILE_ONLY: 'true' }));
+  checkMapped(probe, path.join(dir, 'app.ts'));
+});
+
+test('Jest 30 with ts-jest 29.4.15 (TypeScript 5.9): the map V8 recorded for the transformed script', async () => {
+  const tools = ts5();
+  const dir = installedCell('ts-jest');
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true, isolatedModules: true } }));
+  const out = path.join(dir, 'out.json');
+  const config = { rootDir: dir, testMatch: ['**/jest-ts.test.js'], transform: { '^.+\\.ts$': [path.join(tools, 'ts-jest'), { isolatedModules: true, compiler: path.join(tools, 'typescript') }] } };
+  await run(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--config', JSON.stringify(config), '--ci', '--no-watchman', '--cacheDirectory', path.join(dir, '.jest-cache')], dir, { TRACEMALLOC_MATRIX_OUT: out });
+  checkMapped(JSON.parse(fs.readFileSync(out, 'utf8')), path.join(dir, 'app.ts'));
+});
+
+test('Jest 30 with its default transform (babel-jest, CommonJS): the map V8 recorded for the transformed script', async () => {
+  const dir = installedCell('jest');
+  const out = path.join(dir, 'out.json');
+  await run(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--rootDir', dir, '--ci', '--no-watchman', '--cacheDirectory', path.join(dir, '.jest-cache'), '--testMatch', '**/jest.test.js'], dir, { TRACEMALLOC_MATRIX_OUT: out });
+  checkMapped(JSON.parse(fs.readFileSync(out, 'utf8')), path.join(dir, 'app-cjs.js'), { heap: cjsLineOf('heap-site'), buffer: cjsLineOf('buffer-site') });
+});
+
+for (const pool of ['threads', 'forks']) {
+  test(`Vitest 4 (pool ${pool}): the map V8 recorded for the module runner's script`, async () => {
+    const dir = installedCell(`vitest-${pool}`);
+    const out = path.join(dir, 'out.json');
+    await run(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, '--pool', pool, 'vitest.test.mjs'], dir, { TRACEMALLOC_MATRIX_OUT: out });
+    checkMapped(JSON.parse(fs.readFileSync(out, 'utf8')), path.join(dir, 'app.ts'));
   });
 }
