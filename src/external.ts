@@ -536,7 +536,9 @@ export class ExternalTracer {
     const p = -Math.expm1(-n / this.#interval);
     // Whole bytes and objects, as traces hold everywhere else (pprof stores integers); rounding a
     // size to the byte adds no bias worth the name.
-    const s: Sample = { size: Math.round(m.size / p), count: Math.max(1, Math.round(1 / p)), site: this.#site(callee) };
+    const site = this.#site(callee);
+    if (site.own) return; // the tracer's own allocation (own.ts decides), never the program's
+    const s: Sample = { size: Math.round(m.size / p), count: Math.max(1, Math.round(1 / p)), site };
     // V8's young-generation GC keeps a FinalizationRegistry's targets alive (only a full GC clears
     // them): registered directly, every sampled buffer, dead or not, would wait for a full GC, and
     // a loop of short-lived 1 MiB buffers would run 10x slower on far more memory. So the registry

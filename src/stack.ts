@@ -14,6 +14,12 @@ export interface Site {
   readonly frames: readonly ResolvedFrame[];
   /** Frames in the whole stack, or `null` when the capture was cut at its limit. */
   readonly total: number | null;
+  /**
+   * The library's own allocation: the nearest frame to the call that is not neutral (Node's
+   * internals, node_modules, the external domain's wrappers) is the library's, as `frameOwner`
+   * decides for heap samples. Such samples are the tracer's, not the program's.
+   */
+  readonly own: boolean;
 }
 
 // Separators of the stack text: no file name, function name or number holds them in practice,
@@ -66,11 +72,17 @@ export function parseCapturedStack(stack: string, nframe: number, limit: number,
   const captured = Number(parts[0]);
   const frames: ResolvedFrame[] = [];
   let total = 0;
+  let owner: 'own' | 'user' | null = null;
   for (let i = 1; i < parts.length; i++) {
     const [file = '', lineText = '0', columnText = '0', name = ''] = parts[i]!.split(FIELD);
     const lineno = Number(lineText);
     const column = Number(columnText);
-    if (ownerAt(file, lineno, column) !== null) continue; // the library's own frames
+    const mine = ownerAt(file, lineno, column);
+    if (owner === null) {
+      if (mine === 'own') owner = 'own';
+      else if (mine === null && !file.startsWith('node:') && !file.includes('/node_modules/')) owner = 'user';
+    }
+    if (mine !== null) continue; // the library's own frames
     total++;
     if (frames.length >= nframe) continue;
     const filename = scriptKey(file);
@@ -82,5 +94,5 @@ export function parseCapturedStack(stack: string, nframe: number, limit: number,
     frames.push(frame);
   }
   if (frames.length === 0) frames.push({ filename: '<unknown>', lineno: 0, column: 0, functionName: null });
-  return { frames, total: captured >= limit ? null : Math.max(total, 1) };
+  return { frames, total: captured >= limit ? null : Math.max(total, 1), own: owner === 'own' };
 }
