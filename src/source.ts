@@ -79,3 +79,46 @@ export function registerSource(filename: string, text: string): void {
 export function clearSourceCache(): void {
   fileCache.clear();
 }
+
+/** Source lines longer than this are cut around the column when displayed (`displayLine`). */
+export const MAX_DISPLAY_CHARS = 160;
+
+/** A line is "long" (minified code) when its text is longer than `MAX_DISPLAY_CHARS`: then a location shows its column and function. */
+export function isLongLine(text: string): boolean {
+  return text.trim().length > MAX_DISPLAY_CHARS;
+}
+
+/**
+ * A source line for a terminal: trimmed; when longer than `max` characters (minified code), the
+ * `max` characters around the 1-based `column` (the start when unknown), with `…` where it was cut.
+ */
+export function displayLine(text: string, column: number | null = null, max = MAX_DISPLAY_CHARS): string {
+  const trimmed = text.trim();
+  if (trimmed.length <= max) return trimmed;
+  const lead = text.length - text.trimStart().length;
+  const at = column !== null && column > 0 ? Math.min(Math.max(column - 1 - lead, 0), trimmed.length - 1) : 0;
+  let start = Math.max(0, at - Math.floor(max / 3));
+  const end = Math.min(trimmed.length, start + max);
+  start = Math.max(0, end - max);
+  return `${start > 0 ? '…' : ''}${trimmed.slice(start, end)}${end < trimmed.length ? '…' : ''}`;
+}
+
+/** Text cut to at most `max` characters in its middle (file and function names of generated code). */
+export function cutMiddle(text: string, max = MAX_DISPLAY_CHARS): string {
+  if (text.length <= max) return text;
+  const half = Math.floor((max - 1) / 2);
+  return `${text.slice(0, half)}…${text.slice(text.length - (max - 1 - half))}`;
+}
+
+/**
+ * A frame's location for a terminal: `file:line` as Python prints it; on a long line (minified
+ * code, `isLongLine(text)`), `file:line:column` and the function's name, which say which code of
+ * the line it is. Long names are cut in their middle.
+ */
+export function displayLocation(filename: string, lineno: number, column: number | null, functionName: string | null, text: string): string {
+  const where = `${cutMiddle(filename)}:${lineno}`;
+  if (!isLongLine(text)) return where;
+  const col = column !== null && column > 0 ? `:${column}` : '';
+  const fn = functionName !== null && functionName !== '' ? ` (${cutMiddle(functionName, 60)})` : '';
+  return `${where}${col}${fn}`;
+}

@@ -9,6 +9,7 @@ import { describeType, describeValue } from '../format.js';
 import { DomainFilter } from '../filter.js';
 import type { Frame } from '../frame.js';
 import { Snapshot } from '../snapshot.js';
+import { displayLine } from '../source.js';
 import type { Statistic, StatisticDiff } from '../statistic.js';
 import {
   buildFlameTree, diffColor, fitLabel, formatBytes, formatCount, frameCategory, frameColor, frameLabel, layoutFlame, reportMain, searchFlame,
@@ -98,7 +99,8 @@ class FrameTable {
     if (id === undefined) {
       id = this.frames.length;
       let text = this.frames.length < MAX_SOURCE_FRAMES && line > 0 ? source() : '';
-      if (text.length > MAX_SOURCE_CHARS) text = `${text.slice(0, MAX_SOURCE_CHARS - 1)}…`;
+      // Minified code: the part of the line around the frame's column.
+      if (text.length > MAX_SOURCE_CHARS) text = displayLine(text, column, MAX_SOURCE_CHARS);
       this.frames.push([name, file, line, column, text]);
       this.#index.set(key, id);
     }
