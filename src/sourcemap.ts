@@ -11,7 +11,7 @@
  *
  * Maps are parsed by Node's `SourceMap` (node:module), so the work is Node's: inside an app's
  * bundle, a source-map library's frames would be indistinguishable from the app's (see own.ts).
- * A map's `sourcesContent` is registered with `registerSource` for originals not on disk.
+ * A map's `sourcesContent` serves the lines of originals not on disk (source.ts asks for them).
  * Files are read only when they are regular files under `MAX_MAP_BYTES` (a frame or a comment
  * naming /dev/zero or a FIFO costs nothing). The cache is bounded (`MAX_CACHED_MAPS`,
  * `MAX_CACHED_MAP_BYTES`), counted (`sourceMapCacheBytes`) and released (`clearSourceMapCache`).
@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import { scriptSourceMapURL } from './scripts.js';
-import { registerSource } from './source.js';
+import { readRegularFile, setMapSourceLookup } from './source.js';
 
 const log = debuglog('tracemalloc');
 /** Generated files whose map (or its absence) is remembered. */
@@ -57,13 +57,16 @@ interface MappedFile {
   readonly map: NodeSourceMap;
   /** Estimated bytes held. */
   readonly bytes: number;
-  /** `sourcesContent` of originals by the map's name of them; deleted once registered. */
+  /** `sourcesContent` of originals by the map's name of them (served to source.ts for originals not on disk). */
   readonly contents: Map<string, string>;
 }
 
 // generated file (as given) -> its map, or null when it has none (or a broken one).
 const mapped = new Map<string, MappedFile | null>();
 let mappedBytes = 0;
+// original file (our name) -> its text from a map's sourcesContent, for originals not on disk.
+const originals = new Map<string, string>();
+setMapSourceLookup((filename) => originals.get(filename));
 
 /**
  * Maps a position in generated code to the original source, or returns `null` when the file has
@@ -132,31 +135,13 @@ export function sourceMapCacheBytes(): number {
 /** Forgets every cached map (they are read again when needed). */
 export function clearSourceMapCache(): void {
   mapped.clear();
+  originals.clear();
   mappedBytes = 0;
 }
 
 /** The text of a regular file of at most `MAX_MAP_BYTES`, or `null` (absent, special, too big). */
 function readRegular(file: string): string | null {
-  let fd: number | undefined;
-  try {
-    // Opened without blocking (a FIFO would block the open itself), then checked on the open file.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) {
-      log('not reading %s: not a regular file', file);
-      return null;
-    }
-    if (stat.size > MAX_MAP_BYTES) {
-      log('not reading %s: %d bytes, over the cap of %d', file, stat.size, MAX_MAP_BYTES);
-      return null;
-    }
-    // Read by Node (no Buffer of ours: the external domain would trace it as the program's).
-    return fs.readFileSync(fd, 'utf8');
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+  return readRegularFile(file, MAX_MAP_BYTES);
 }
 
 /** Node's cached map of `source` (a path), if the runtime has one. */
@@ -180,7 +165,8 @@ function load(file: string): MappedFile | null {
   }
   if (!path.isAbsolute(source)) return null;
   const runtime = runtimeMap(source);
-  if (runtime !== null) return describe(runtime, JSON.stringify(runtime.payload.sources ?? '').length * 8);
+  // Node's own cache holds that map: only our reference and index are ours.
+  if (runtime !== null) return describe(runtime, 1024);
   // The map comment of the file on disk, else the one V8 recorded for the code that ran (a
   // runner's or loader's transform of the file, compiled from memory: see scripts.ts).
   const text = readRegular(source);
@@ -300,13 +286,12 @@ function resolveOriginal(mapUrl: string, name: string): string {
   return path.resolve(path.dirname(mapUrl), name);
 }
 
-/** Our name for a source of the map, registering its `sourcesContent` on first use. */
+/** Our name for a source of the map; its `sourcesContent` serves its lines when it is not on disk. */
 function originalFile(entry: MappedFile, name: string): string {
   const file = filePath(name);
   const content = entry.contents.get(name);
-  if (content !== undefined) {
-    entry.contents.delete(name);
-    if (URL_SCHEME.test(file) || !isRegularFile(file)) registerSource(file, content);
+  if (content !== undefined && !originals.has(file) && (URL_SCHEME.test(file) || !isRegularFile(file))) {
+    originals.set(file, content); // counted in the map's bytes, dropped with the cache
   }
   return file;
 }
