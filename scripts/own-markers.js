@@ -24,7 +24,7 @@ for (const file of jsFiles(dist)) {
   const text = fs.readFileSync(file, 'utf8');
   if (text.includes(MARK)) continue; // already marked (an incremental build)
   const lines = text.split('\n');
-  const strict = lines.findIndex((l) => l === '"use strict";');
+  const strict = lines.indexOf('"use strict";');
   if (strict < 0 || strict > 1) throw new Error(`${file}: no "use strict"; on its first lines, cannot mark it`);
   let own = path.relative(path.dirname(file), path.join(dist, 'own.js')).split(path.sep).join('/');
   if (!own.startsWith('.')) own = `./${own}`;
