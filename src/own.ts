@@ -37,8 +37,12 @@ interface Range {
 interface Registry {
   /** Script (a path, or the URL as V8 gives it when it is no file) -> ranges of the library's modules in it. */
   readonly scripts: Map<string, Range[]>;
-  /** Directories whose files are all the library's (unbundled runs from sources; see `registerDirectory`). */
-  readonly dirs: Map<string, 'own'>;
+  /**
+   * Directories whose files are the library's: `'always'` when it runs from its sources (no
+   * markers); `'unmarked'` for its built dist/, used only for files without ranges (when the
+   * markers could not record: a host froze `Error.prepareStackTrace`).
+   */
+  readonly dirs: Map<string, 'always' | 'unmarked'>;
 }
 
 const REGISTRY_KEY = Symbol.for('tracemalloc.ownCode.v1');
@@ -134,7 +138,7 @@ export function scriptKey(url: string): string {
   return url;
 }
 
-/** The position of the call that called `callee`'s caller... precisely: the frame right below `callee`. */
+/** The position of the frame right below `callee` on the stack: where `callee` was called from. */
 function callerPosition(callee: Function): { file: string; line: number; column: number } | null {
   const site = captureCallSites(callee, 1)[0];
   if (site === undefined) return null;
@@ -204,8 +208,8 @@ export function ownerAt(file: string, line: number, column: number): 'own' | 'ne
   }
   if (REGISTRY.dirs.size > 0) {
     const dir = dirname(key) + sep;
-    for (const [d] of REGISTRY.dirs) {
-      if (dir.startsWith(d)) return 'own';
+    for (const [d, mode] of REGISTRY.dirs) {
+      if (dir.startsWith(d) && (mode === 'always' || ranges === undefined)) return 'own';
     }
   }
   return null;
@@ -240,9 +244,9 @@ export function frameOwner(cf: ProfileCallFrame): FrameOwner {
   return url.includes('/node_modules/') ? 'neutral' : 'user';
 }
 
-/** Files of sources run without the build: their directory is the library's (see the module comment). */
-function registerDirectory(dir: string): void {
-  REGISTRY.dirs.set(dir.endsWith(sep) ? dir : dir + sep, 'own');
+/** A directory whose files are the library's (see `Registry.dirs`). */
+function registerDirectory(dir: string, mode: 'always' | 'unmarked'): void {
+  REGISTRY.dirs.set(dir.endsWith(sep) ? dir : dir + sep, mode);
 }
 
 /**
@@ -256,7 +260,9 @@ function ownFileName(): string | null {
 const SELF = ownFileName();
 /** True when this module runs from its TypeScript source (no build step, so no markers). */
 export const FROM_SOURCES = SELF !== null && basename(SELF) === 'own.ts';
-if (FROM_SOURCES) registerDirectory(dirname(SELF!));
+if (FROM_SOURCES) registerDirectory(dirname(SELF!), 'always');
+// Built and not bundled (this file is dist/own.js): dist/ is ours wherever its markers are missing.
+else if (SELF !== null && basename(SELF) === 'own.js') registerDirectory(dirname(SELF), 'unmarked');
 
 /**
  * Throws unless the library can tell its own frames from the program's here: the frame of the

@@ -94,3 +94,15 @@ test('bundled from its TypeScript sources (no markers), start() fails with what 
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^ERR_TRACEMALLOC_OWN_CODE_UNKNOWN tracemalloc cannot tell its own code from the program's in .*bundle\.js.*--packages=external/);
 });
+
+test('a host that froze Error.prepareStackTrace before loading the library: its files still count as its own', async () => {
+  const dir = path.join(WORK, 'frozen');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const out = JSON.parse(await runScript(dir, `
+    Object.defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, configurable: false });
+    ${PROGRAM([path.join(ROOT, 'dist', 'index.js')])}
+  `));
+  assert.ok(out.user >= 1 << 20, JSON.stringify(out));
+  for (const f of out.files as string[]) assert.ok(!f.startsWith(path.join(ROOT, 'dist')), `a library frame: ${f}`);
+});
