@@ -1,7 +1,8 @@
 // Issue 16, packaging: the packed package (npm pack) installed into a fresh project type-checks
 // and runs as its typings say, under TypeScript's `node10` resolution (the default of
 // "module": "commonjs", what ts-jest setups use; TypeScript 7 removed it, so this runs
-// TypeScript 5.9 from the `typescript5` devDependency) and under `nodenext` (TypeScript 7):
+// TypeScript 5.9.3, installed once into build/tools/ts5 by scripts/fetch-ts5-tools.sh: an npm
+// alias would take over node_modules/.bin/tsc) and under `nodenext` (TypeScript 7):
 // the subpaths `tracemalloc/testing` and `tracemalloc/register` resolve, and `import tm from
 // 'tracemalloc'` type-checks where it runs (ES modules) and is refused where it would be
 // `undefined` (CommonJS). Also: README links point at files the package ships, and package.json
@@ -15,11 +16,14 @@ import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSC7 = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-const TSC5 = path.join(ROOT, 'node_modules', 'typescript5', 'bin', 'tsc');
+let TSC5 = '';
 let dir = '';
 let packed: string[] = [];
 
 before(() => {
+  const tools = execFileSync(path.join(ROOT, 'scripts', 'fetch-ts5-tools.sh'), { encoding: 'utf8', timeout: 300_000 }).trim();
+  TSC5 = path.join(tools, 'typescript', 'bin', 'tsc');
+  assert.match(execFileSync(process.execPath, [TSC5, '--version'], { encoding: 'utf8' }), /^Version 5\./);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tracemalloc-pack-'));
   // --ignore-scripts: the suite's build (pretest) made dist; prepack would rebuild it under the other tests.
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
