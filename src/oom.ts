@@ -1,8 +1,9 @@
 /**
  * The watch behind `NODE_TRACEMALLOC_OOM_DUMP` and `tracemalloc run --oom-dump`: calls `onNear`
- * once, the first time V8's used heap reaches `thresholdPercent` of its limit
- * (`heap_size_limit`, set by `--max-old-space-size`), so that a snapshot is written while there
- * is still room to take it. It looks after every garbage collection (a `gc` performance entry)
+ * the first time V8's old generation reaches `thresholdPercent` of its limit (set by
+ * `--max-old-space-size`), so that a snapshot is written while there is still room to take it;
+ * then again at each further `STEP_PERCENT` (80, 90 after 70), so that the last dump written is
+ * the nearest to the crash while the first one is already safe on disk. It looks after every garbage collection (a `gc` performance entry)
  * and every `POLL_MS`: both need the event loop, so a leak inside one synchronous loop that
  * never returns to it is not caught (docs/cli.md says what else is not).
  */
@@ -11,6 +12,9 @@ import * as v8 from 'node:v8';
 
 /** How often the heap is also read between collections. */
 export const POLL_MS = 250;
+
+/** After a call, the next one comes this many percent of the limit higher (up to 99%). */
+export const STEP_PERCENT = 10;
 
 export interface HeapLimitWatch {
   stop(): void;
@@ -59,9 +63,13 @@ export function heapUse(): HeapUse {
   return { used, limit: cachedLimit };
 }
 
-/** Calls `onNear` once when the used heap reaches `thresholdPercent` % of the limit; never throws into the program. */
-export function watchHeapLimit(thresholdPercent: number, onNear: (use: HeapUse) => void, read: () => HeapUse = heapUse): HeapLimitWatch {
+/**
+ * Calls `onNear(use, level)` when the used heap reaches `level` % of the limit: `thresholdPercent`
+ * first, then each `STEP_PERCENT` more while under 100. Never throws into the program.
+ */
+export function watchHeapLimit(thresholdPercent: number, onNear: (use: HeapUse, level: number) => void, read: () => HeapUse = heapUse): HeapLimitWatch {
   let done = false;
+  let level = thresholdPercent;
   let observer: PerformanceObserver | null = null;
   let timer: NodeJS.Timeout | null = null;
   const stop = (): void => {
@@ -74,9 +82,16 @@ export function watchHeapLimit(thresholdPercent: number, onNear: (use: HeapUse) 
   const check = (): void => {
     if (done) return;
     const use = read();
-    if (use.used * 100 < use.limit * thresholdPercent) return;
-    stop();
-    onNear(use);
+    if (use.used * 100 < use.limit * level) return;
+    const reached = level;
+    // The next level above what is used now: a jump past two levels calls once.
+    while (level < 100 && use.used * 100 >= use.limit * level) level += STEP_PERCENT;
+    if (level >= 100) stop();
+    try {
+      onNear(use, reached);
+    } catch {
+      // The caller reports its own failures.
+    }
   };
   observer = new PerformanceObserver(check);
   observer.observe({ entryTypes: ['gc'] });

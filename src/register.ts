@@ -75,11 +75,12 @@ function report(config: PreloadConfig, reason: string, file: string | null, meta
 function watchOom(cfg: PreloadConfig, file: string): void {
   // Loaded only when asked for: start-up stays cheap (issue 17).
   const { watchHeapLimit } = require('./oom.js') as typeof import('./oom.js');
-  watchHeapLimit(cfg.oomThreshold, (use) => {
+  watchHeapLimit(cfg.oomThreshold, (use, level) => {
     const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
     const at = `${mib(use.used)} of its ${mib(use.limit)} limit`;
-    if (report({ ...cfg, top: 0 }, 'heap-limit', file, { heapUsed: use.used, heapLimit: use.limit })) {
-      say(`tracemalloc: the V8 heap reached ${at} (threshold ${cfg.oomThreshold}%): wrote ${file} (read it with: tracemalloc top ${file})`);
+    // Each level rewrites the file (atomically): the last one written is the nearest to the crash.
+    if (report({ ...cfg, top: 0 }, 'heap-limit', file, { heapUsed: use.used, heapLimit: use.limit, heapLevel: level })) {
+      say(`tracemalloc: the V8 heap reached ${at} (${level}%): wrote ${file} (read it with: tracemalloc top ${file})`);
     }
   });
 }

@@ -65,15 +65,15 @@ for (const node of nodes()) {
     const file = path.join(dir, `env-${version}.json`);
     const r = await launch(node, ['--max-old-space-size=64', '--require', REGISTER, LEAK], dir, { NODE_TRACEMALLOC_OOM_DUMP: file }).done;
     dies(r);
-    assert.match(r.stderr, /tracemalloc: the V8 heap reached \d+ MiB of its 64 MiB limit \(threshold 80%\): wrote /);
+    assert.match(r.stderr, /tracemalloc: the V8 heap reached \d+ MiB of its 64 MiB limit \(70%\): wrote /);
     namesLeak(file, r.stderr);
   });
 
-  test(`${version}: tracemalloc run --oom-dump FILE --oom-threshold 70 -- node --max-old-space-size=64`, async () => {
+  test(`${version}: tracemalloc run --oom-dump FILE --oom-threshold 60 -- node --max-old-space-size=64`, async () => {
     const file = path.join(dir, `run-${version}.json.gz`);
-    const r = await launch(process.execPath, [BIN, 'run', '--top', '0', '--oom-dump', file, '--oom-threshold', '70', '--', node, '--max-old-space-size=64', LEAK], dir).done;
+    const r = await launch(process.execPath, [BIN, 'run', '--top', '0', '--oom-dump', file, '--oom-threshold', '60', '--', node, '--max-old-space-size=64', LEAK], dir).done;
     dies(r);
-    assert.match(r.stderr, /threshold 70%\): wrote /);
+    assert.match(r.stderr, /of its 64 MiB limit \(60%\): wrote /);
     namesLeak(file, r.stderr);
   });
 }
@@ -88,12 +88,13 @@ test('the old generation limit: --max-old-space-size from the arguments or NODE_
   assert.equal(oldGenerationLimit(4144 * 1048576, [], ''), 4144 * 1048576);
 });
 
-test('watchHeapLimit calls back once, at the threshold, and stops', async () => {
-  const reads = [10, 50, 79, 80, 95, 99];
+test('watchHeapLimit calls back at the threshold, then at each 10% more, and stops past 99%', async () => {
+  const reads = [10, 50, 69, 70, 75, 93, 99, 99];
   let i = 0;
-  const calls: number[] = [];
-  const watch = watchHeapLimit(80, (use) => calls.push(use.used), () => ({ used: reads[Math.min(i++, reads.length - 1)]!, limit: 100 }));
-  for (let k = 0; k < 8 && calls.length === 0; k++) await new Promise((resolve) => setTimeout(resolve, 300));
+  const calls: [number, number][] = [];
+  const watch = watchHeapLimit(70, (use, level) => calls.push([use.used, level]), () => ({ used: reads[Math.min(i++, reads.length - 1)]!, limit: 100 }));
+  for (let k = 0; k < 12 && calls.length < 3; k++) await new Promise((resolve) => setTimeout(resolve, 300));
   watch.stop();
-  assert.deepEqual(calls, [80]);
+  // 70 at 70; 93 passes 80 and 90 at once: one call (level 80), next level 100: done.
+  assert.deepEqual(calls, [[70, 70], [93, 80]]);
 });

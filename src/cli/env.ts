@@ -30,8 +30,8 @@ export const ENV = {
  */
 export const RUN_DEFAULT_NFRAME = 16;
 
-/** The share of V8's heap limit at which `NODE_TRACEMALLOC_OOM_DUMP` is written, in percent. */
-export const DEFAULT_OOM_THRESHOLD = 80;
+/** The share of V8's heap limit at which `NODE_TRACEMALLOC_OOM_DUMP` is first written, in percent (then again at each 10% more). */
+export const DEFAULT_OOM_THRESHOLD = 70;
 
 /** What the preload does, once the environment is read. */
 export interface PreloadConfig {

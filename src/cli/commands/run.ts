@@ -86,8 +86,9 @@ Options:
                  write a snapshot to FILE when the V8 heap nears its limit
                  (--max-old-space-size), before an out-of-memory crash
   --oom-threshold P
-                 the share of the heap limit that writes --oom-dump, in
-                 percent, 10-99 (default ${DEFAULT_OOM_THRESHOLD})
+                 the share of the heap limit that first writes --oom-dump,
+                 in percent, 10-99 (default ${DEFAULT_OOM_THRESHOLD}); it is written again at
+                 each 10% more, the last one nearest to the crash
   -h, --help     show this help
 
 Each traced process prints its pid when it starts. While it runs, SIGUSR2 (kill
