@@ -5,11 +5,11 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describeValue } from './format.js';
 import { getSourceLine } from './source.js';
 import { Tables, TraceColumns } from './store.js';
+import { writeFileSafely } from './write-file.js';
 
 export const FORMAT_NAME = 'tracemalloc-snapshot';
 export const FORMAT_VERSION = 1;
@@ -238,19 +238,15 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
   return { columns, tracebackLimit: v.tracebackLimit as number, samplingInterval: interval as number | null, meta: metaCopy as Record<string, unknown> };
 }
 
-/** Writes JSON (gzip when `file` ends in `.gz`) atomically: a temporary file renamed into place. */
+/**
+ * Writes JSON (gzip when `file` ends in `.gz`): a regular file atomically (a temporary file renamed
+ * into place), a FIFO, device or standard output (`-`, `/dev/stdout`) in place; see write-file.ts.
+ */
 export function writeSnapshotFile(file: string, json: SnapshotJSON): void {
   if (typeof file !== 'string' || file === '') throw new TypeError('dump() needs a file path (a non-empty string)');
   const text = JSON.stringify(json);
   const data = file.endsWith('.gz') ? zlib.gzipSync(text) : Buffer.from(text);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try { fs.unlinkSync(tmp); } catch { /* nothing to clean */ }
-    throw err;
-  }
+  writeFileSafely(file, data);
 }
 
 /** Reads and validates a snapshot file. */

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
@@ -26,6 +27,10 @@ const REGENERATE = 'node scripts/bad-input-doc.js';
 /** A JSON file that is not a snapshot, with a fixed name and size (build/ is not in git). */
 const NOT_A_SNAPSHOT = 'build/not-a-snapshot.json';
 fs.writeFileSync(NOT_A_SNAPSHOT, '{"name": "not a snapshot"}\n');
+/** A FIFO that no process reads: dump() must refuse it, not wait or replace it. */
+const NO_READER_FIFO = 'build/no-reader.fifo';
+fs.rmSync(NO_READER_FIFO, { force: true });
+execFileSync('mkfifo', [NO_READER_FIFO]);
 
 /** The error every trap of HOSTILE throws: it must reach the caller unchanged. */
 class HostileError extends Error {
@@ -209,7 +214,12 @@ const CASES: Case[] = [
   { api: 'snapshot.filterTraces(filters)', call: "s.filterTraces([{ inclusive: true, filenamePattern: '*' }])", run: () => snap.filterTraces([{ inclusive: true, filenamePattern: '*' }] as never), expect: ['TypeError', /^filters\[0\] must be a Filter or a DomainFilter, not Object$/] },
   { api: 'snapshot.dump(path)', call: "s.dump('')", run: () => snap.dump(''), expect: ['TypeError', /^dump\(\) needs a file path \(a non-empty string\)$/] },
   { api: 'snapshot.dump(path)', call: 's.dump(42)', run: () => snap.dump(42 as never), expect: ['TypeError', /^dump\(\) needs a file path \(a non-empty string\)$/] },
-  { api: 'snapshot.dump(path)', call: "s.dump('no-such-dir/out.json')", run: () => snap.dump('no-such-dir/out.json'), expect: ['Error', /^ENOENT: no such file or directory, open 'no-such-dir\/\.out\.json\.\d+\.tmp'$/] },
+  { api: 'snapshot.dump(path)', call: "s.dump('no-such-dir/out.json')", run: () => snap.dump('no-such-dir/out.json'), expect: ['Error', /^ENOENT: no such file or directory, dump 'no-such-dir\/out\.json'$/] },
+  { api: 'snapshot.dump(path)', call: "s.dump('build')", run: () => snap.dump('build'), expect: ['Error', /^EISDIR: illegal operation on a directory, dump 'build'$/] },
+  {
+    api: 'snapshot.dump(path)', call: "s.dump('build/no-reader.fifo')", run: () => snap.dump(NO_READER_FIFO),
+    expect: ['Error', /^ENXIO: no process is reading this FIFO \(dump\(\) does not wait for one\), dump 'build\/no-reader\.fifo'$/],
+  },
 
   // --- Snapshot files and JSON ----------------------------------------------------------------
   { api: 'Snapshot.load(path, options?)', call: "Snapshot.load('')", run: () => Snapshot.load(''), expect: ['TypeError', /^load\(\) needs a file path \(a non-empty string\)$/] },
@@ -341,8 +351,9 @@ function seen(c: Case, o: Outcome): string {
   const error = o.error;
   if (!(error instanceof Error)) return `throws \`${inspect(error)}\``;
   if (error instanceof HostileError) return `the Proxy's own error, unchanged (\`${error.message}\`)`;
-  // dump() writes through a temporary file named after the process: show it as <pid>.
-  const message = error.message.replace(`.${process.pid}.tmp`, '.<pid>.tmp');
+  // dump()'s errors name the caller's path, never its temporary file.
+  const message = error.message;
+  assert.ok(!message.includes('.tmp'), `an error names a temporary file: ${message}`);
   const code = (error as NodeJS.ErrnoException).code;
   return `\`${error.name}: ${message}\`${typeof code === 'string' ? ` (\`code: '${code}'\`)` : ''}`;
 }
@@ -374,7 +385,9 @@ const INTRO = [
   `- "Not found" is a value (\`null\`, \`undefined\`, \`''\`), as in Python, not an error.`,
   '- A function without parameters (`stop`, `isTracing`, `clearTraces`, `getTracebackLimit`,',
   '  `getTracedMemory`, `resetPeak`, `getTracemallocMemory`) ignores extra arguments, as JavaScript does.',
-  `- File-system errors of \`dump()\` are Node's own (\`ENOENT\`, \`EACCES\`…), with their \`code\`.`,
+  `- File-system errors of \`dump()\` keep Node's \`code\` (\`ENOENT\`, \`EACCES\`…) and name the path the caller`,
+  '  gave, never the temporary file; a directory, a block device or socket, and a FIFO that no process',
+  '  reads are refused, never replaced (docs/file-format.md says where each kind of path is written).',
   '',
   '`s` is a small snapshot, `tb` a one-frame traceback, `p` a valid `.heapprofile` text, and',
   '`HOSTILE` a `Proxy` whose every trap throws.',
