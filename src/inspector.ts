@@ -8,6 +8,7 @@ import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
+import { HeapTooLargeError, MAX_HEAP_SNAPSHOT_FILE } from './object-traceback.js';
 
 /** A frame of V8's profile. Line and column are 0-based here, and -1 when V8 could not resolve them. */
 export interface CallFrame {
@@ -250,6 +251,8 @@ export class AllocationTracker {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tracemalloc-'));
     try {
       const file = v8.writeHeapSnapshot(path.join(dir, 'heap.heapsnapshot'));
+      const size = fs.statSync(file).size;
+      if (size > MAX_HEAP_SNAPSHOT_FILE) throw new HeapTooLargeError('snapshot', size, MAX_HEAP_SNAPSHOT_FILE);
       return JSON.parse(fs.readFileSync(file, 'utf8')) as HeapSnapshotJSON;
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

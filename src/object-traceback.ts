@@ -13,18 +13,28 @@ import type { CallFrameResolver } from './resolve.js';
 
 /**
  * The most used heap (`v8.getHeapStatistics().used_heap_size`) at which `getObjectTraceback`
- * still takes a heap snapshot: 128 MiB, measured at about 4 GB of peak memory and 15 s
- * (docs/bad-input.md has the figures).
+ * still takes a heap snapshot: 128 MiB. Measured (trackAllocations on, small objects): 212 MiB of
+ * used heap took 2 s and 640 MB of peak memory; the issue's 300 MiB heap (with more strings)
+ * reached 9 GB. The snapshot file is capped as well (MAX_HEAP_SNAPSHOT_FILE).
  */
 export const MAX_OBJECT_TRACEBACK_HEAP = 128 * 1024 * 1024;
+
+/**
+ * The largest heap snapshot file `getObjectTraceback` reads (it is parsed as one JSON text): 256
+ * MiB. A heap of long strings can stay under MAX_OBJECT_TRACEBACK_HEAP and still write a bigger
+ * snapshot (V8 strings stop near 512 MiB: ERR_STRING_TOO_LONG).
+ */
+export const MAX_HEAP_SNAPSHOT_FILE = 256 * 1024 * 1024;
 
 /** Raised by `getObjectTraceback` on a heap too big to snapshot within bounds. */
 export class HeapTooLargeError extends Error {
   readonly code = 'ERR_TRACEMALLOC_HEAP_TOO_LARGE';
-  constructor(used: number, limit: number) {
+  constructor(what: 'heap' | 'snapshot', used: number, limit: number) {
     super(
-      `getObjectTraceback() needs a heap snapshot, which costs about 30 times the heap in memory: ` +
-        `the heap holds ${formatSize(used)}, over the limit of ${formatSize(limit)}`,
+      `getObjectTraceback() needs a heap snapshot, which costs several times the heap in memory: ` +
+        (what === 'heap'
+          ? `the heap holds ${formatSize(used)}, over the limit of ${formatSize(limit)}`
+          : `the heap snapshot is ${formatSize(used)}, over the limit of ${formatSize(limit)}`),
     );
     this.name = 'Error';
   }
@@ -41,7 +51,7 @@ export function objectTraceback(s: ObjectTracebackContext | null, obj: unknown, 
   if (s === null || s.tracker === null) return null;
   if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) return null;
   const used = v8.getHeapStatistics().used_heap_size;
-  if (used > limit) throw new HeapTooLargeError(used, limit);
+  if (used > limit) throw new HeapTooLargeError('heap', used, limit);
   const stack = s.tracker.stackOf(obj);
   if (stack === null) return null;
   const frames = [];

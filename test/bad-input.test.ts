@@ -11,6 +11,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import * as tracemalloc from 'tracemalloc';
+import { DEFAULT_MAX_BYTES, MAX_META_DEPTH, MAX_SNAPSHOT_FRAMES, MAX_TRACE_VALUE } from '#internal/persist';
+import { MAX_PROFILE_FRAMES } from '#internal/export/heapprofile';
+import { MAX_UNSCALE_STEPS } from '#internal/unscale';
+import { STREAM_STALL_MS } from '#internal/write-file';
+import { MAX_HEAP_SNAPSHOT_FILE, MAX_OBJECT_TRACEBACK_HEAP } from '#internal/object-traceback';
 
 const {
   DomainFilter, Filter, Frame, Snapshot, Trace, Traceback, Traces, Statistic, StatisticDiff,
@@ -95,6 +100,23 @@ function reporter(options: unknown): void {
 function withSizes(size: unknown[]): never {
   const json = snap.toJSON();
   return { ...json, traces: { ...json.traces, size } } as never;
+}
+
+/** `snap.toJSON()` with two traces of the given sizes. */
+function withTwoTraces(size: number[]): never {
+  const json = snap.toJSON();
+  return { ...json, traces: { domain: [0, 0], size, count: [1, 1], traceback: [0, 0] } } as never;
+}
+
+/** `traces` traces that all share one traceback of `depth` frames. */
+function sharedDeepTraceback(depth: number, traces: number): never {
+  const json = snap.toJSON();
+  return {
+    ...json,
+    frames: { filename: Array(depth).fill(0), lineno: Array.from({ length: depth }, (_, i) => i + 1), column: Array(depth).fill(0), function: Array(depth).fill(-1), source: Array(depth).fill(-1) },
+    tracebacks: { offsets: [0, depth], frames: Array.from({ length: depth }, (_, i) => i), totalNframe: [depth] },
+    traces: { domain: Array(traces).fill(0), size: Array(traces).fill(1), count: Array(traces).fill(1), traceback: Array(traces).fill(0) },
+  } as never;
 }
 
 /** An array nested `depth` levels deep: `[[[…0…]]]`. */
@@ -231,6 +253,7 @@ const CASES: Case[] = [
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: 0 })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: 0 }), expect: ['TypeError', /^maxBytes must be an integer number of bytes in \[1; \d+\], not 0$/] },
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: Infinity })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: Infinity }), expect: ['TypeError', /^maxBytes must be an integer number of bytes in \[1; \d+\], not Infinity$/] },
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: '1e6' })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: '1e6' } as never), expect: ['TypeError', /^maxBytes must be an integer number of bytes in \[1; \d+\], not "1e6"$/] },
+  { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxFrames: 0.5 })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxFrames: 0.5 }), expect: ['TypeError', /^maxFrames must be an integer number of frames >= 1, not 0\.5$/] },
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: 10 })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: 10 }), expect: ['SnapshotFormatError', /^build\/not-a-snapshot\.json: the file is 27 bytes, over the limit of 10 bytes \(LoadOptions\.maxBytes\)$/] },
   { api: 'Snapshot.fromJSON(value)', call: 'Snapshot.fromJSON(null)', run: () => Snapshot.fromJSON(null as never), expect: ['SnapshotFormatError', /^the JSON value: not a tracemalloc snapshot \(expected a JSON object\)$/] },
   { api: 'Snapshot.fromJSON(value)', call: "Snapshot.fromJSON('{}')", run: () => Snapshot.fromJSON('{}' as never), expect: ['SnapshotFormatError', /^the JSON value: not a tracemalloc snapshot \(expected a JSON object\)$/] },
@@ -242,8 +265,17 @@ const CASES: Case[] = [
     api: 'Snapshot.fromJSON(value)', call: '{ ...s.toJSON(), version: 2 }', run: () => Snapshot.fromJSON({ ...snap.toJSON(), version: 2 } as never),
     expect: ['SnapshotFormatError', /^the JSON value: written in format version 2, newer than this reader's version 1; upgrade tracemalloc to read it$/],
   },
-  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [10n]', run: () => Snapshot.fromJSON(withSizes([10n])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0, not 10n$/] },
-  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [[[…100,000 levels…]]]', run: () => Snapshot.fromJSON(withSizes([nested(100_000)])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0, not Array$/] },
+  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [10n]', run: () => Snapshot.fromJSON(withSizes([10n])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number in \[0; 9007199254740991\], not 10n$/] },
+  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [[[…100,000 levels…]]]', run: () => Snapshot.fromJSON(withSizes([nested(100_000)])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number in \[0; 9007199254740991\], not Array$/] },
+  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [1e308]', run: () => Snapshot.fromJSON(withSizes([1e308])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number in \[0; 9007199254740991\], not 1e\+308$/] },
+  {
+    api: 'Snapshot.fromJSON(value)', call: 'traces.size = [2 ** 52, 2 ** 52]', run: () => Snapshot.fromJSON(withTwoTraces([2 ** 52, 2 ** 52])),
+    expect: ['SnapshotFormatError', /^the JSON value: the trace sizes add up to 9007199254740992 bytes, more than 9007199254740991 \(2\^53 - 1\)$/],
+  },
+  {
+    api: 'Snapshot.fromJSON(value)', call: '20,000 traces sharing a 5,000-frame traceback', run: () => Snapshot.fromJSON(sharedDeepTraceback(5000, 20_000)),
+    expect: ['SnapshotFormatError', /^the JSON value: its traces hold 100000000 frames in all \(each trace counts its traceback's frames\), more than the 67108864 this reader accepts \(LoadOptions\.maxFrames\)$/],
+  },
   { api: 'Snapshot.fromJSON(value)', call: 'Snapshot.fromJSON(HOSTILE)', run: () => Snapshot.fromJSON(HOSTILE), expect: 'hostile' },
 
   // --- Filters --------------------------------------------------------------------------------
@@ -394,9 +426,40 @@ const INTRO = [
   '',
 ];
 
-/** docs/bad-input.md: the prose, then one table row per case (the function named on its first). */
+const MiB = (n: number): string => `${n / 2 ** 20} MiB`;
+
+/**
+ * What each reader of untrusted input may cost at most, from the constants the code uses (so the
+ * doc cannot drift from them). Each is tested: test/bounded-readers.test.ts, test/unscale.test.ts,
+ * test/dump-targets.test.ts, test/fuzz.test.ts.
+ */
+const BOUNDS = [
+  '## Bounds',
+  '',
+  'Every reader of untrusted input is bounded in time and memory; past a bound, the input is refused',
+  'with an error naming it (or, for unscaling, answered by an estimate). `test/fuzz.test.ts` checks',
+  `that no mutated input takes more than a few seconds.`,
+  '',
+  '| Input | Bound | What happens past it |',
+  '|---|---|---|',
+  `| snapshot file, \`.heapprofile\` file | ${MiB(DEFAULT_MAX_BYTES)} of JSON, after gunzip (\`LoadOptions.maxBytes\`) | refused before parsing; gzip stops at the limit |`,
+  `| snapshot file, \`fromJSON\`, \`.heapprofile\` | ${MAX_SNAPSHOT_FRAMES} (2^26) frames in all over the traces, each trace counting its traceback (\`LoadOptions.maxFrames\`) | refused: a 2.6 MiB file of 200,000 traces sharing a 50,000-frame traceback (10^10 frames) made \`top --cumulative\` run 170 s; 2^26 frames take about a second to walk |`,
+  `| trace sizes and counts | each in [0; ${MAX_TRACE_VALUE}] (2^53 - 1), and so their sums over the snapshot | refused: every sum a report makes stays finite, so a file that loads can always be displayed |`,
+  `| \`meta\` | ${MAX_META_DEPTH} levels of nesting | refused (writing it back would overflow the stack) |`,
+  `| \`.heapprofile\` call tree | ${MAX_PROFILE_FRAMES} (2^24) frames over the distinct sampled stacks | refused (a chain of 20,000 nodes would cost the square of its depth) |`,
+  `| \`.heapprofile\` unscaling (object size and count of a sample) | about sqrt(size) steps a size, ${MAX_UNSCALE_STEPS} (2^23) steps a profile (\`MAX_UNSCALE_STEPS\`) | the remaining sizes get the continuous estimate; a profile V8 wrote stays far below (72 steps a size on average at 512 KiB) |`,
+  '| deep call trees (`toHeapProfile`, `export --format heapprofile`) | none: written with an explicit stack (`heapProfileToText`), read iteratively | 65,535-frame tracebacks export and read back; `JSON.stringify(toHeapProfile(s))` itself overflows near 2,000 frames |',
+  `| \`dump()\` to a FIFO or device | ${STREAM_STALL_MS / 1000} s without progress; no reader at all is refused at once | \`ETIMEDOUT\` / \`ENXIO\` naming the path |`,
+  `| \`getObjectTraceback(obj)\` | ${MiB(MAX_OBJECT_TRACEBACK_HEAP)} of used heap, and a heap snapshot file of ${MiB(MAX_HEAP_SNAPSHOT_FILE)} | \`ERR_TRACEMALLOC_HEAP_TOO_LARGE\` (a heap snapshot costs several times the heap; a 300 MiB heap reached 9 GB and failed after 40 s) |`,
+  '',
+  'Source files and source maps (`--read-sources`, `readSources`, `sourceMaps`) and the HTTP handler',
+  'have their own bounds: docs/source-maps.md and docs/services.md.',
+  '',
+];
+
+/** docs/bad-input.md: the prose, the bounds, then one table row per case (the function named on its first). */
 function renderDoc(): string {
-  const lines = [...INTRO, '| Function | Call | What the caller sees |', '|---|---|---|'];
+  const lines = [...INTRO, ...BOUNDS, '## Bad arguments', '', '| Function | Call | What the caller sees |', '|---|---|---|'];
   let api = '';
   for (const c of CASES) {
     const o = runCase(c);
