@@ -255,8 +255,8 @@ export function columnsFromJSON(value: unknown, where: string, maxFrames = MAX_S
   const nTraces = tr.length;
   const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= MAX_TRACE_VALUE;
   checkEach('traces.domain', tDomain, nTraces, (x) => int(x, 0, 0xffffffff), 'an integer in [0; 4294967295]');
-  checkEach('traces.size', tSize, nTraces, finite, `a finite number in [0; ${MAX_TRACE_VALUE}]`);
-  checkEach('traces.count', tCount, nTraces, finite, `a finite number in [0; ${MAX_TRACE_VALUE}]`);
+  checkEach('traces.size', tSize, nTraces, finite, `a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
+  checkEach('traces.count', tCount, nTraces, finite, `a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
   checkEach('traces.traceback', tTb, nTraces, (x) => int(x, 0, nTb - 1), 'a traceback index');
   let frameCount = 0;
   for (let i = 0; i < nTraces; i++) {

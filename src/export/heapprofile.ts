@@ -288,7 +288,7 @@ function checkProfile(value: unknown, where: string): { profile: SamplingProfile
     const id = n.id as number;
     if (byId.has(id)) fail(`node id ${id} is used twice`);
     if (n.selfSize !== undefined && !(typeof n.selfSize === 'number' && n.selfSize >= 0 && n.selfSize <= MAX_TRACE_VALUE)) {
-      fail(`node ${id}: "selfSize" must be a number in [0; ${MAX_TRACE_VALUE}]`);
+      fail(`node ${id}: "selfSize" must be a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
     }
     const children = n.children ?? [];
     if (!Array.isArray(children)) fail(`node ${id}: "children" must be an array`);
@@ -320,7 +320,7 @@ function checkProfile(value: unknown, where: string): { profile: SamplingProfile
     if (!Array.isArray(v.samples)) fail('"samples" must be an array');
     samples = (v.samples as unknown[]).map((s, i) => {
       if (!isObject(s)) return fail(`sample ${i}: must be an object`);
-      if (!(typeof s.size === 'number' && s.size >= 0 && s.size <= MAX_TRACE_VALUE)) fail(`sample ${i}: "size" must be a number in [0; ${MAX_TRACE_VALUE}]`);
+      if (!(typeof s.size === 'number' && s.size >= 0 && s.size <= MAX_TRACE_VALUE)) fail(`sample ${i}: "size" must be a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
       // V8 can report a sample whose node it has pruned from the tree: the sample keeps its bytes
       // under <unknown>, as the live tracer does.
       if (!int(s.nodeId)) fail(`sample ${i}: "nodeId" must be an integer`);
@@ -361,7 +361,7 @@ function checkExtension(value: unknown, byId: Map<number, ProfileNode>, head: Pr
   if (counts !== undefined) {
     if (!Array.isArray(counts) || counts.length !== sampleCount) fail(`"counts" must be an array of ${sampleCount} numbers, one per sample`);
     (counts as unknown[]).forEach((n, i) => {
-      if (typeof n !== 'number' || !(n >= 0 && n <= MAX_TRACE_VALUE)) fail(`"counts[${i}]" must be a number in [0; ${MAX_TRACE_VALUE}], not ${describeValue(n)}`);
+      if (typeof n !== 'number' || !(n >= 0 && n <= MAX_TRACE_VALUE)) fail(`"counts[${i}]" must be a finite number >= 0 and <= ${MAX_TRACE_VALUE}, not ${describeValue(n)}`);
     });
   }
   // Copy meta into a fresh object so nothing in the file can reach a prototype.
