@@ -130,7 +130,7 @@ function replaceAtomically(target: string, stat: fs.Stats | null, data: Uint8Arr
   try {
     fd = fs.openSync(tmp, 'wx', 0o666);
   } catch (err) {
-    return rename(err, file);
+    rename(err, file);
   }
   try {
     try {
@@ -153,7 +153,7 @@ function replaceAtomically(target: string, stat: fs.Stats | null, data: Uint8Arr
 
 /** Writes `data` in place to a FIFO or character device `target`, without blocking on open. */
 function stream(target: string, stat: fs.Stats | null, data: Uint8Array, file: string): void {
-  if (stat !== null && stat.isDirectory()) throw new DumpError('EISDIR', 'illegal operation on a directory', file);
+  if (stat?.isDirectory()) throw new DumpError('EISDIR', 'illegal operation on a directory', file);
   if (stat !== null && !stat.isFIFO() && !stat.isCharacterDevice() && !stat.isFile()) {
     const what = stat.isBlockDevice() ? 'a block device' : stat.isSocket() ? 'a socket' : 'not a regular file';
     throw new DumpError(
@@ -165,13 +165,13 @@ function stream(target: string, stat: fs.Stats | null, data: Uint8Array, file: s
   let fd: number;
   try {
     // A regular file reached through /proc (another process's descriptor) is rewritten whole.
-    const trunc = stat !== null && stat.isFile() ? fs.constants.O_TRUNC : 0;
+    const trunc = stat?.isFile() ? fs.constants.O_TRUNC : 0;
     fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY | trunc);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENXIO') {
       throw new DumpError('ENXIO', 'no process is reading this FIFO (dump() does not wait for one)', file, (err as NodeJS.ErrnoException).errno, err);
     }
-    return rename(err, file);
+    rename(err, file);
   }
   try {
     writeAll(fd, data, file);

@@ -445,7 +445,9 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions & 
     addProfile(builder, { head, samples }, { nframe, interval: interval ?? 1, domain, resolve: resolver.resolve });
     if (!sampled) exact.push([from, builder.traceCount]);
     // addProfile adds one trace per sample, in order.
-    if (ext?.counts !== undefined) samples.forEach((s, k) => countAt.push([from + k, indexOf.get(s)!]));
+    if (ext?.counts !== undefined) {
+      for (let k = 0; k < samples.length; k++) countAt.push([from + k, indexOf.get(samples[k]!)!]);
+    }
   }
   let columns = builder.build();
   if (!readSources) {
