@@ -16,10 +16,13 @@ import type { CallFrameResolver } from './resolve.js';
 
 /**
  * The most used heap (`v8.getHeapStatistics().used_heap_size`) at which `getObjectTraceback`
- * still takes a heap snapshot: 128 MiB (a snapshot file of about 250 MiB, written by V8 in tens
- * of seconds; docs/bad-input.md has the measured figures).
+ * still takes a heap snapshot: 64 MiB. Measured with the allocation tracker on (small objects,
+ * 2 cores at load ~20): at 88 MiB of used heap the call took 91 s and the process peaked at 2.0 GB
+ * (2.5 GB and 68 s with the old whole-text parse), nearly all of it V8 building and writing the
+ * snapshot (about 2 bytes of file per byte of heap). Reading the file here costs about 1 s per
+ * 100 MiB and no memory that grows with it; parsing it whole took 5 s and 700 MB for 75 MiB.
  */
-export const MAX_OBJECT_TRACEBACK_HEAP = 128 * 1024 * 1024;
+export const MAX_OBJECT_TRACEBACK_HEAP = 64 * 1024 * 1024;
 
 /** Raised by `getObjectTraceback` on a heap too big to snapshot within bounds. */
 export class HeapTooLargeError extends Error {

@@ -450,7 +450,7 @@ const BOUNDS = [
   `| \`.heapprofile\` unscaling (object size and count of a sample) | about sqrt(size) steps a size, ${MAX_UNSCALE_STEPS} (2^23) steps a profile (\`MAX_UNSCALE_STEPS\`) | the remaining sizes get the continuous estimate; a profile V8 wrote stays far below (72 steps a size on average at 512 KiB) |`,
   '| deep call trees (`toHeapProfile`, `export --format heapprofile`) | none: written with an explicit stack (`heapProfileToText`), read iteratively | 65,535-frame tracebacks export and read back; `JSON.stringify(toHeapProfile(s))` itself overflows near 2,000 frames |',
   `| \`dump()\` to a FIFO or device | ${STREAM_STALL_MS / 1000} s without progress; no reader at all is refused at once | \`ETIMEDOUT\` / \`ENXIO\` naming the path |`,
-  `| \`getObjectTraceback(obj)\` | ${MiB(MAX_OBJECT_TRACEBACK_HEAP)} of used heap; the heap snapshot is read in 1 MiB chunks, never as one string | \`ERR_TRACEMALLOC_HEAP_TOO_LARGE\`: V8 writes the snapshot at about 2 bytes per byte of heap and 0.2 to 0.6 s per MiB (a 300 MiB heap used to reach 9 GB and fail after 40 s) |`,
+  `| \`getObjectTraceback(obj)\` | ${MiB(MAX_OBJECT_TRACEBACK_HEAP)} of used heap; the heap snapshot file is read in 1 MiB chunks, never as one string | \`ERR_TRACEMALLOC_HEAP_TOO_LARGE\`. V8 builds and writes the snapshot at about 2 bytes of file per byte of heap: at 88 MiB of used heap the call peaked at 2.0 GB and took 91 s on a loaded 2-core machine (the old whole-text parse: 2.5 GB; a 300 MiB heap reached 9 GB and failed with ERR_STRING_TOO_LONG) |`,
   '',
   'Source files and source maps (`--read-sources`, `readSources`, `sourceMaps`) and the HTTP handler',
   'have their own bounds: docs/source-maps.md and docs/services.md.',
