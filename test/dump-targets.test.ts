@@ -193,9 +193,18 @@ test('a read-only directory: EACCES naming the path given, as a user without roo
     const s = new Snapshot([[0, 4096, [['/srv/app.js', 3]], 1]], 1);
     try { s.dump(${JSON.stringify(target)}); console.log('wrote'); }
     catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
-  // Root ignores permissions: run the check as nobody (uid 65534), a real non-root user.
+  // Root ignores permissions: run the check as nobody (uid 65534), a real non-root user, with this
+  // very Node (copied where nobody can run it when it lives in root's home, as cached majors do).
   const asRoot = process.getuid?.() === 0;
-  const r = spawnSync(process.execPath, ['-e', script], { env: cleanEnv(), encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+  const nobody = { uid: 65534, gid: 65534 };
+  let node = process.execPath;
+  if (asRoot && spawnSync(node, ['--version'], nobody).status !== 0) {
+    node = path.join(dir, 'node');
+    if (!fs.existsSync(node)) fs.copyFileSync(process.execPath, node);
+    fs.chmodSync(node, 0o755);
+  }
+  const r = spawnSync(node, ['-e', script], { env: cleanEnv(), encoding: 'utf8', ...(asRoot ? nobody : {}) });
+  assert.equal(r.error, undefined, String(r.error));
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout) as { code: string; message: string };
   assert.equal(got.code, 'EACCES', r.stdout);
