@@ -11,6 +11,7 @@ import { addProfile } from '#internal/profile';
 import { CallFrameResolver } from '#internal/resolve';
 import { StoreBuilder } from '#internal/store';
 import { prng } from './helpers/prng.js';
+import * as tracemalloc from 'tracemalloc';
 
 /** The search before issue 13, verbatim: the reference the bounded one must agree with. */
 function scanUnscale(size: number, interval: number): { objectSize: number; count: number } {
@@ -104,4 +105,25 @@ test('addProfile on 20,000 distinct crafted sizes at an interval of 1e12 keeps e
   assert.equal(columns.length, 20000);
   assert.equal(totals.traced, samples.reduce((a, s) => a + s.size, 0));
   for (let i = 0; i < columns.length; i++) assert.ok(columns.counts[i]! >= 1);
+});
+
+test('the live tracer: every heap trace of a real snapshot has the count the old scan gives its size', () => {
+  for (const interval of [1024, 32768]) {
+    tracemalloc.start(5, { samplingInterval: interval });
+    const keep: unknown[] = [];
+    try {
+      for (let i = 0; i < 20_000; i++) keep.push(i % 3 === 0 ? { i, s: `x${i}` } : i % 3 === 1 ? [i, i + 1, i + 2] : new Array(i % 50).fill(i));
+      const snapshot = tracemalloc.takeSnapshot();
+      let checked = 0;
+      for (const trace of snapshot.traces) {
+        if (trace.domain !== 0) continue;
+        assert.equal(trace.count, scanUnscale(trace.size, interval).count, `size ${trace.size} at ${interval}`);
+        checked++;
+      }
+      assert.ok(checked > 20, `${checked} heap traces checked at ${interval}`);
+    } finally {
+      tracemalloc.stop();
+      keep.length = 0;
+    }
+  }
 });
