@@ -137,6 +137,7 @@ test('<external>:0 holds what is not attributed: the total is process.memoryUsag
   const t = startTracer({ interval });
   for (let i = 0; i < 4; i++) held.push(Buffer.alloc(8 * MiB));
   for (let i = 0; i < 10_000; i++) held.push(Buffer.alloc(100));
+  held.push(new Uint8Array(4 * MiB)); // a constructor: never attributed, so the remainder holds at least this
   const builder = new StoreBuilder();
   const added = t.addTraces(builder);
   const arrayBuffers = process.memoryUsage().arrayBuffers;
@@ -145,6 +146,7 @@ test('<external>:0 holds what is not attributed: the total is process.memoryUsag
   assert.ok(Math.abs(total - added) < 1, `added ${added}, traces ${total}`);
   const remainder = snapshot.statistics('lineno').find((s) => s.traceback.at(0)!.filename === '<external>');
   assert.ok(remainder !== undefined && remainder.traceback.at(0)!.lineno === 0, 'an <external>:0 trace');
+  assert.ok(remainder.size >= 4 * MiB - samplingBound(10_000 * 100, interval), `remainder ${remainder.size}`);
   // The remainder is arrayBuffers minus the attributed bytes when positive, so the total is
   // max(arrayBuffers, attributed): it exceeds arrayBuffers only when the sampled small buffers are
   // over-estimated, by at most their sampling error; large ones are exact. Nothing allocates an
