@@ -36,6 +36,20 @@ const FRAME_BYTES = 120;
 const ALLOCATED_SITE_BYTES = 96;
 /** Spare slots made ahead (see `SlotPool`); the pool grows to what one turn of the event loop used. */
 const POOL_MIN = 256;
+/**
+ * The share of the program's time that recording samples may take before the interval widens
+ * (see `ExternalRecords.next`): at 1 %, a loop of small pooled Buffers stays within 1.10x CPU.
+ */
+const MAX_SAMPLING_SHARE = 0.01;
+/**
+ * Allocations of at least this many bytes are always sampled, whatever the interval (their sizes
+ * are exact): the adaptation widens the interval for dense small allocations only.
+ */
+export const ALWAYS_SAMPLED = 1024 * 1024;
+/** The widest interval the adaptation may choose. */
+const MAX_INTERVAL = 64 * 1024 * 1024;
+/** Weight of the newest observation in the moving averages of the adaptation. */
+const EWMA_ALPHA = 0.2;
 const POOL_MAX = 1 << 16;
 
 // What a wrapper's result is, for `measure`.
@@ -71,6 +85,9 @@ const registryRegister = FinalizationRegistry.prototype.register;
 const WeakMapCtor = WeakMap;
 const weakMapSet = WeakMap.prototype.set;
 const setImmediateFn = setImmediate;
+const perf = performance;
+const perfNow = performance.now;
+const now = (): number => reflectApply(perfNow, perf, NO_ARGS) as number;
 
 function bufferByteLength(buffer: unknown): number {
   return reflectApply(types.isSharedArrayBuffer(buffer) ? sharedByteLengthGet : arrayBufferByteLengthGet, buffer, NO_ARGS) as number;
@@ -135,16 +152,26 @@ function calledByTracer(stack: string): boolean | null {
 // WeakRef to the slot: after the snapshot's GC, `deref()` says whether the object survived.
 // A WeakRef keeps its target alive until the end of the task that created it (ECMAScript's
 // KeepDuringJob), so the slots and their WeakRefs are made ahead, in an earlier task, and kept in a
-// pool until a sample takes one. A sample taken when the pool is empty gets a fresh slot: its
-// death is seen from the next task on. (Deref'ing a live slot keeps the slot, not the buffer.)
+// pool until a sample takes one. A sample taken when the pool is empty gets a fresh slot, and its
+// WeakRef on the next turn of the event loop (a WeakRef made at once would be kept, with every
+// other one of a long synchronous task, until the task ends): its death is seen from then on.
+// (Deref'ing a live slot keeps the slot, not the buffer.)
 
 interface Slot {
-  readonly ref: WeakRef<object>;
+  readonly ref: WeakRef<object> | null;
   slot: object | null;
+}
+
+/** What the pool needs of a sample that got a fresh slot. */
+interface Pending {
+  ref: WeakRef<object> | null;
+  /** The slot, held until its WeakRef is made; it does not keep the sampled object alive. */
+  pending: object | null;
 }
 
 class SlotPool {
   #spare: Slot[] = [];
+  #pending: Pending[] = [];
   #used = 0;
   #scheduled = false;
   #closed = false;
@@ -159,8 +186,17 @@ class SlotPool {
     const spare = this.#spare.pop();
     if (!this.#scheduled && !this.#closed) this.#schedule();
     if (spare !== undefined) return spare;
-    const slot = {};
-    return { ref: new WeakRefCtor(slot), slot };
+    return { ref: null, slot: {} };
+  }
+
+  /** `sample` got a fresh slot: its WeakRef is made on the next turn of the event loop. */
+  defer(sample: Pending): void {
+    this.#pending.push(sample);
+  }
+
+  /** Forgets the samples waiting for their WeakRef (their traces were cleared). */
+  clearPending(): void {
+    this.#pending = [];
   }
 
   get spare(): number {
@@ -170,6 +206,7 @@ class SlotPool {
   close(): void {
     this.#closed = true;
     this.#spare = [];
+    this.#pending = [];
   }
 
   /** Refills on a later turn of the event loop (an unref'd immediate: it never keeps the process up). */
@@ -180,6 +217,13 @@ class SlotPool {
       if (this.#closed) return;
       const target = Math.min(POOL_MAX, Math.max(POOL_MIN, this.#used * 2));
       this.#used = 0;
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const p of pending) {
+        if (p.pending === null) continue;
+        p.ref = new WeakRefCtor(p.pending);
+        p.pending = null;
+      }
       this.#fill(target);
     });
     immediate.unref();
@@ -196,14 +240,14 @@ class SlotPool {
 // ---------------------------------------------------------------------------------------------
 
 /** One live sampled allocation. */
-interface Sample {
+interface Sample extends Pending {
   /** Estimated bytes it stands for: its size divided by the probability of sampling it. */
   readonly size: number;
   /** Estimated number of allocations it stands for. */
   readonly count: number;
   readonly site: Site;
-  /** Cleared by the GC once the sampled object is collected. */
-  readonly ref: WeakRef<object>;
+  /** Cleared by the GC once the sampled object is collected; `null` until made (see SlotPool). */
+  ref: WeakRef<object> | null;
 }
 
 /** 'allocated' mode: every sampled allocation, collected or not, summed per site. */
@@ -213,7 +257,10 @@ interface Totals {
 }
 
 export interface ExternalRecordOptions {
+  /** The mean interval when allocations are rare (the heap sampler's). */
   interval: number;
+  /** Widen the interval when recording would cost more than 1 % of the time (default). */
+  adaptive: boolean;
   nframe: number;
   sourceMaps: boolean;
   /** 'allocated' mode: snapshots show every allocation since start, collected or not. */
@@ -222,7 +269,19 @@ export interface ExternalRecordOptions {
 
 /** The samples of a running ExternalTracer. */
 export class ExternalRecords implements Recorder {
-  readonly #interval: number;
+  readonly #base: number;
+  readonly #adaptive: boolean;
+  /** The mean interval of the current draw. */
+  #interval: number;
+  /** The mean interval of the draw that just ran out: a sample's probability is computed with it. */
+  #weightInterval: number;
+  /** When the last sample was taken (ms), 0 before the first. */
+  #lastSample = 0;
+  /** Moving averages: bytes per ms through the wrappers, and ms per recorded sample. */
+  #rate = 0;
+  #cost = 0;
+  /** The widest interval used since start (bounds the sampling error of any estimate). */
+  #widest: number;
   readonly #nframe: number;
   readonly #limit: number;
   readonly #sourceMaps: boolean;
@@ -237,15 +296,49 @@ export class ExternalRecords implements Recorder {
   #siteBytes = 0;
 
   constructor(options: ExternalRecordOptions) {
+    this.#base = options.interval;
     this.#interval = options.interval;
+    this.#weightInterval = options.interval;
+    this.#widest = options.interval;
+    this.#adaptive = options.adaptive;
     this.#nframe = options.nframe;
     this.#limit = options.nframe + FRAME_MARGIN;
     this.#sourceMaps = options.sourceMaps;
     this.#allocated = options.allocated ? new Map() : null;
   }
 
+  /**
+   * Bytes to the next sample: an exponential draw (a Poisson process over bytes). Adaptive mode
+   * chooses the mean from data: the interval is the base one unless the bytes allocated through
+   * the wrappers per ms times the measured cost of a sample exceed MAX_SAMPLING_SHARE of the time;
+   * then it is widened to what keeps that share (up to MAX_INTERVAL). Each sample is weighted with
+   * the interval of its own draw, fixed before the allocations it covers, so estimates stay
+   * unbiased; only their variance grows with the interval.
+   */
   next(): number {
+    this.#weightInterval = this.#interval;
+    if (this.#adaptive) {
+      const t = now();
+      if (this.#lastSample > 0) {
+        const observed = this.#weightInterval / Math.max(t - this.#lastSample, 1e-3);
+        this.#rate = this.#rate === 0 ? observed : this.#rate + EWMA_ALPHA * (observed - this.#rate);
+        const wanted = (this.#rate * this.#cost) / MAX_SAMPLING_SHARE;
+        this.#interval = Math.min(MAX_INTERVAL, Math.max(this.#base, wanted));
+        if (this.#interval > this.#widest) this.#widest = this.#interval;
+      }
+      this.#lastSample = t;
+    }
     return -Math.log(1 - Math.random()) * this.#interval;
+  }
+
+  /** The mean interval in use now (bytes). */
+  get interval(): number {
+    return this.#interval;
+  }
+
+  /** The widest mean interval used since start. */
+  get widestInterval(): number {
+    return this.#widest;
   }
 
   /** Estimated bytes of the live traced allocations. */
@@ -254,12 +347,27 @@ export class ExternalRecords implements Recorder {
   }
 
   record(result: unknown, kind: number, arg0: unknown, n: number, callee: Function): void {
+    if (!this.#adaptive) {
+      this.#record(result, kind, arg0, n, callee);
+      return;
+    }
+    const t0 = now();
+    try {
+      this.#record(result, kind, arg0, n, callee);
+    } finally {
+      const cost = now() - t0;
+      this.#cost = this.#cost === 0 ? cost : this.#cost + EWMA_ALPHA * (cost - this.#cost);
+    }
+  }
+
+  #record(result: unknown, kind: number, arg0: unknown, n: number, callee: Function): void {
     const m = measure(result, kind, arg0);
     if (m === null) return;
     const site = this.#site(captureStack(callee, this.#limit), callee);
     if (site === OWN) return;
-    // Sampled with probability p = 1 - exp(-n / interval): it stands for 1/p such allocations.
-    const p = -Math.expm1(-n / this.#interval);
+    // Sampled with probability p = 1 - exp(-n / interval) (1 from ALWAYS_SAMPLED bytes on): it
+    // stands for 1/p such allocations.
+    const p = n >= ALWAYS_SAMPLED ? 1 : -Math.expm1(-n / this.#weightInterval);
     // Whole bytes and objects, as traces hold everywhere else (pprof stores integers).
     const size = Math.round(m.size / p);
     const count = Math.max(1, Math.round(1 / p));
@@ -272,7 +380,11 @@ export class ExternalRecords implements Recorder {
       }
     }
     const slot = this.#pool.take();
-    const s: Sample = { size, count, site, ref: slot.ref };
+    const s: Sample = { size, count, site, ref: slot.ref, pending: null };
+    if (slot.ref === null) {
+      s.pending = slot.slot;
+      this.#pool.defer(s);
+    }
     // The registry watches the slot, not the buffer: V8's young-generation GC keeps a registry's
     // targets alive (only a full GC clears them), so registering buffers directly would keep every
     // sampled buffer until the next full GC. It reports deaths between snapshots (`tracedBytes`).
@@ -289,7 +401,7 @@ export class ExternalRecords implements Recorder {
    */
   pruneDead(): void {
     for (const s of this.#live) {
-      if (reflectApply(weakRefDeref, s.ref, NO_ARGS) === undefined) this.#forget(s);
+      if (s.ref !== null && reflectApply(weakRefDeref, s.ref, NO_ARGS) === undefined) this.#forget(s);
     }
   }
 
@@ -345,6 +457,7 @@ export class ExternalRecords implements Recorder {
     this.#slots = new WeakMapCtor();
     this.#bytes = 0;
     this.#allocated?.clear();
+    this.#pool.clearPending();
   }
 
   /** Forgets everything and stops refilling the pool. */

@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { debuglog, TextEncoder } from 'node:util';
-import { ARRAY_BUFFER, ExternalRecords, NATIVE, POOLED, type Recorder } from './external-record.js';
+import { ALWAYS_SAMPLED, ARRAY_BUFFER, ExternalRecords, NATIVE, POOLED, type Recorder } from './external-record.js';
 import type { StoreBuilder } from './store.js';
 
 const log = debuglog('tracemalloc');
@@ -30,6 +30,11 @@ export interface ExternalTracerOptions {
   sourceMaps: boolean;
   /** 'allocated' mode: snapshots count every sampled allocation since start, collected or not. */
   allocated?: boolean;
+  /**
+   * Widen the interval while recording samples would take more than 1 % of the time (a loop of
+   * small Buffers); default true. Estimates stay unbiased, their error grows (docs/external-memory.md).
+   */
+  adaptive?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,22 +132,50 @@ function callGuarded(original: Function, self: unknown, args: IArguments): unkno
 }
 
 /**
+ * Bytes of a Buffer static's result: its `length`, read directly (a prototype check before it
+ * would cost more than the rest of the wrapper). Node's statics return Buffers, whose `length` is
+ * the intrinsic getter; a host's replacement that returns something else is read like its callers
+ * read it. Not a number: the budget becomes NaN, the slow path runs and redraws it.
+ */
+const bufferBytes = (r: unknown): number => (r as { length: number }).length;
+
+/** Does `Buffer.from(a)` maybe leave the pool through another wrapped entry point? */
+const fromMayNest = (a: unknown): boolean => typeof a === 'string' && !(a.length * 8 < Buffer.poolSize);
+
+/**
  * A `Buffer` static. `guard`: the original may call other wrapped entry points (`concat` calls
  * `allocUnsafe`), which must not count again; `'string'`: only for a string argument long enough
- * to leave the pool (`Buffer.from`), so the common short string pays nothing for it.
+ * to leave the pool (`Buffer.from`), so the common short string pays nothing for it. The fast
+ * path is a call, a prototype check, a subtraction and a comparison.
  */
 function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'always' | 'string'): Function | null {
   if (hasPrototype(original)) {
-    const wrapper = function (this: unknown, a: unknown): unknown {
-      // eslint-disable-next-line prefer-rest-params
-      const args = arguments;
-      const r = guard === 'never' || (guard === 'string' && !(typeof a === 'string' && !(a.length * 8 < Buffer.poolSize)))
-        ? reflectApply(original, this, args)
-        : callGuarded(original, this, args);
-      const n = viewBytes(r);
-      if ((budget[0]! -= n) > 0) return r;
-      return sample(r, kind, a, n, wrapper);
-    };
+    let wrapper: Function;
+    if (guard === 'never') {
+      wrapper = function (this: unknown, a: unknown): unknown {
+        // eslint-disable-next-line prefer-rest-params
+        const r = reflectApply(original, this, arguments);
+        const n = bufferBytes(r);
+        if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
+        return sample(r, kind, a, n, wrapper);
+      };
+    } else if (guard === 'always') {
+      wrapper = function (this: unknown, a: unknown): unknown {
+        // eslint-disable-next-line prefer-rest-params
+        const r = callGuarded(original, this, arguments);
+        const n = bufferBytes(r);
+        if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
+        return sample(r, kind, a, n, wrapper);
+      };
+    } else {
+      wrapper = function (this: unknown, a: unknown): unknown {
+        // eslint-disable-next-line prefer-rest-params
+        const r = fromMayNest(a) ? callGuarded(original, this, arguments) : reflectApply(original, this, arguments);
+        const n = bufferBytes(r);
+        if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
+        return sample(r, kind, a, n, wrapper);
+      };
+    }
     return lookLike(wrapper, original);
   }
   // An arrow function or a method (Buffer.of): not constructible, and neither is the wrapper.
@@ -151,8 +184,8 @@ function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'al
       // eslint-disable-next-line prefer-rest-params
       const args = arguments;
       const r = guard === 'never' ? reflectApply(original, this, args) : callGuarded(original, this, args);
-      const n = viewBytes(r);
-      if ((budget[0]! -= n) > 0) return r;
+      const n = bufferBytes(r);
+      if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
       return sample(r, kind, a, n, wrapper);
     },
   }.method;
@@ -171,7 +204,7 @@ function wrapMethod(original: Function, kind: number, size: (r: unknown) => numb
       // eslint-disable-next-line prefer-rest-params
       const r = callGuarded(original, this, arguments);
       const n = size(r);
-      if ((budget[0]! -= n) > 0) return r;
+      if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
       return sample(r, kind, a, n, wrapper);
     },
   }.method;
@@ -293,7 +326,7 @@ export class ExternalTracer {
       throw new RangeError(`interval must be a positive number of bytes, not ${String(interval)}`);
     }
     if (!Number.isInteger(nframe) || nframe < 1) throw new RangeError(`nframe must be an integer >= 1, not ${String(nframe)}`);
-    this.#options = { interval, nframe, sourceMaps: sourceMaps === true, allocated: options.allocated === true };
+    this.#options = { interval, nframe, sourceMaps: sourceMaps === true, allocated: options.allocated === true, adaptive: options.adaptive !== false };
   }
 
   /** Wraps the entry points and starts sampling. Throws if another tracer is running. */
@@ -346,6 +379,16 @@ export class ExternalTracer {
    */
   addTraces(builder: StoreBuilder): number {
     return this.#records?.addTraces(builder) ?? 0;
+  }
+
+  /** The mean bytes between samples now (wider than the given interval while allocations are dense). */
+  get interval(): number {
+    return this.#records?.interval ?? this.#options.interval;
+  }
+
+  /** The widest mean interval used since start: an estimate of S bytes of small buffers is within about sqrt(S * widest). */
+  get widestInterval(): number {
+    return this.#records?.widestInterval ?? this.#options.interval;
   }
 
   /** Estimated bytes held by the tracer's own tables (samples, slots, cached stacks, totals). */

@@ -29,7 +29,7 @@ afterEach(() => {
 
 /** Starts a tracer that samples every allocation, so that every wrapper takes its slow path too. */
 function startTracer(interval = 1): ExternalTracer {
-  tracer = new ExternalTracer({ interval, nframe: 4, sourceMaps: false });
+  tracer = new ExternalTracer({ interval, nframe: 4, sourceMaps: false, adaptive: false });
   tracer.start();
   return tracer;
 }

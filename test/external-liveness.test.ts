@@ -75,7 +75,7 @@ function allocateDropped(): void {
 }
 
 test('Buffers sampled beyond the spare slots of a task leave the snapshot from the next task on', async () => {
-  const t = new ExternalTracer({ interval: 1, nframe: 1, sourceMaps: true }); // every allocation sampled
+  const t = new ExternalTracer({ interval: 1, nframe: 1, sourceMaps: true, adaptive: false }); // every allocation sampled
   tracer = t;
   t.start();
   await nextTask();
@@ -121,7 +121,7 @@ test("the tracer's own allocations are not the program's: reading a snapshot fil
     held.push(Buffer.alloc(MiB)); // a program buffer
     tracemalloc.takeSnapshot().dump(file);
     tracemalloc.stop();
-    const t = new ExternalTracer({ interval: 1, nframe: 4, sourceMaps: true }); // every allocation sampled
+    const t = new ExternalTracer({ interval: 1, nframe: 4, sourceMaps: true, adaptive: false }); // every allocation sampled
     tracer = t;
     t.start();
     for (let i = 0; i < 3; i++) held.push(tracemalloc.Snapshot.load(file)); // the library reads a file
@@ -144,7 +144,7 @@ test('byteSize() counts the bookkeeping of live samples, measured on the heap wi
   const measure = (traced: boolean): { delta: number; estimate: number } => {
     let t: ExternalTracer | null = null;
     if (traced) {
-      t = new ExternalTracer({ interval: 1, nframe: 1, sourceMaps: false });
+      t = new ExternalTracer({ interval: 1, nframe: 1, sourceMaps: false, adaptive: false });
       tracer = t;
       t.start();
     }
@@ -167,6 +167,6 @@ test('byteSize() counts the bookkeeping of live samples, measured on the heap wi
   const traced = measure(true);
   const own = traced.delta - untraced.delta;
   assert.ok(Math.abs(traced.estimate - own) <= 0.25 * own, `estimate ${traced.estimate}, measured ${own}`);
-  const t = new ExternalTracer({ interval: 1, nframe: 1, sourceMaps: false });
+  const t = new ExternalTracer({ interval: 1, nframe: 1, sourceMaps: false, adaptive: false });
   assert.equal(t.byteSize(), 0); // not started: nothing held
 });

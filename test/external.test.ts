@@ -28,7 +28,7 @@ afterEach(() => {
 });
 
 function startTracer(options: Partial<ExternalTracerOptions> = {}): ExternalTracer {
-  tracer = new ExternalTracer({ interval: INTERVAL, nframe: 1, sourceMaps: true, ...options });
+  tracer = new ExternalTracer({ interval: INTERVAL, nframe: 1, sourceMaps: true, adaptive: false, ...options });
   tracer.start();
   return tracer;
 }
@@ -130,6 +130,22 @@ test('small buffers: estimates within the sampling error 5 sqrt(S I) of the trut
   const tiny = new Uint8Array(64);
   for (let i = 0; i < n; i++) held.push(tiny.slice()); // on the V8 heap
   assert.equal(statisticAt(snapshotOf(t), '// on the V8 heap'), undefined);
+});
+
+test('adaptive interval: dense small Buffers widen it, estimates stay within the wider error; 1 MiB and more stay exact', () => {
+  const t = startTracer({ adaptive: true });
+  const n = 80_000;
+  for (let i = 0; i < n; i++) held.push(Buffer.allocUnsafe(500)); // dense small buffers
+  for (let i = 0; i < 8; i++) held.push(Buffer.alloc(MiB)); // dense 1 MiB buffers
+  const snapshot = snapshotOf(t);
+  // A tight loop of small allocations: recording every 64 KiB would take more than 1 % of the time.
+  assert.ok(t.widestInterval > INTERVAL, `widest interval ${t.widestInterval}`);
+  const small = statisticAt(snapshot, '// dense small buffers');
+  const truth = n * 500;
+  const bound = samplingBound(truth, t.widestInterval);
+  assert.ok(small !== undefined && Math.abs(small.size - truth) <= bound, `${small?.size} for ${truth}, bound ${bound}`);
+  const big = statisticAt(snapshot, '// dense 1 MiB buffers');
+  assert.ok(big !== undefined && big.size === 8 * MiB && big.count === 8, `${big?.size} in ${big?.count}`);
 });
 
 test('<external>:0 holds what is not attributed: the total is process.memoryUsage().arrayBuffers', () => {
