@@ -37,6 +37,7 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'snapshot', timeoutMinutes: 5 },
   { name: 'accuracy', timeoutMinutes: 10 },
   { name: 'counter', timeoutMinutes: 5 },
+  { name: 'buffers', timeoutMinutes: 10 },
 ];
 
 const ROOT = join(__dirname, '..', '..');

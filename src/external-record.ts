@@ -38,16 +38,18 @@ const ALLOCATED_SITE_BYTES = 96;
 const POOL_MIN = 256;
 /**
  * The share of the program's time that recording samples may take before the interval widens
- * (see `ExternalRecords.next`): at 1 %, a loop of small pooled Buffers stays within 1.10x CPU.
+ * (see `ExternalRecords.next`); bench/buffers.ts chose it (docs/external-memory.md).
  */
-const MAX_SAMPLING_SHARE = 0.01;
+const MAX_SAMPLING_SHARE = 0.02;
 /**
  * Allocations of at least this many bytes are always sampled, whatever the interval (their sizes
  * are exact): the adaptation widens the interval for dense small allocations only.
  */
 export const ALWAYS_SAMPLED = 1024 * 1024;
-/** The widest interval the adaptation may choose. */
-const MAX_INTERVAL = 64 * 1024 * 1024;
+/** The widest interval the adaptation may choose: beyond, every allocation is sampled anyway. */
+const MAX_INTERVAL = ALWAYS_SAMPLED;
+/** A sample's measured cost counts at most this many times the running average (a GC inside it, a page fault). */
+const COST_CLIP = 4;
 /** Weight of the newest observation in the moving averages of the adaptation. */
 const EWMA_ALPHA = 0.2;
 const POOL_MAX = 1 << 16;
@@ -323,7 +325,9 @@ export class ExternalRecords implements Recorder {
         const observed = this.#weightInterval / Math.max(t - this.#lastSample, 1e-3);
         this.#rate = this.#rate === 0 ? observed : this.#rate + EWMA_ALPHA * (observed - this.#rate);
         const wanted = (this.#rate * this.#cost) / MAX_SAMPLING_SHARE;
-        this.#interval = Math.min(MAX_INTERVAL, Math.max(this.#base, wanted));
+        // At most doubled or halved at once: one odd gap or cost moves it little.
+        const step = Math.min(2 * this.#interval, Math.max(0.5 * this.#interval, wanted));
+        this.#interval = Math.min(MAX_INTERVAL, Math.max(this.#base, step));
         if (this.#interval > this.#widest) this.#widest = this.#interval;
       }
       this.#lastSample = t;
@@ -356,7 +360,7 @@ export class ExternalRecords implements Recorder {
       this.#record(result, kind, arg0, n, callee);
     } finally {
       const cost = now() - t0;
-      this.#cost = this.#cost === 0 ? cost : this.#cost + EWMA_ALPHA * (cost - this.#cost);
+      this.#cost = this.#cost === 0 ? cost : this.#cost + EWMA_ALPHA * (Math.min(cost, COST_CLIP * this.#cost) - this.#cost);
     }
   }
 

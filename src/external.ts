@@ -48,6 +48,13 @@ let depth = 0;
 let recording = false;
 /** The running tracer, or `null`; the wrappers pass through while it is `null`. */
 let active: Recorder | null = null;
+/** The ExternalTracer that installed `active`, for diagnostics (`runningExternalTracer`). */
+let running: ExternalTracer | null = null;
+
+/** The ExternalTracer running in this thread, or `null` (for benchmarks and diagnostics). */
+export function runningExternalTracer(): ExternalTracer | null {
+  return running;
+}
 
 /**
  * The slow path of every wrapper, once the budget is spent: redraws it and records `result`.
@@ -337,6 +344,7 @@ export class ExternalTracer {
     this.#records = records;
     this.#patches = install();
     active = records;
+    running = this;
     budget[0] = records.next();
   }
 
@@ -347,6 +355,7 @@ export class ExternalTracer {
     this.#patches = null;
     if (active === this.#records) {
       active = null;
+      running = null;
       budget[0] = Infinity;
     }
     uninstall(patches);
