@@ -48,10 +48,12 @@ const MAX_SAMPLING_SHARE = 0.02;
 export const ALWAYS_SAMPLED = 1024 * 1024;
 /** The widest interval the adaptation may choose: beyond, every allocation is sampled anyway. */
 const MAX_INTERVAL = ALWAYS_SAMPLED;
-/** A sample's measured cost counts at most this many times the running average (a GC inside it, a page fault). */
-const COST_CLIP = 4;
-/** Weight of the newest observation in the moving averages of the adaptation. */
-const EWMA_ALPHA = 0.2;
+/**
+ * The adaptation compares the time spent recording with the time elapsed over windows of this
+ * many ms; the first window after start is 1 ms, each next one twice as long up to this.
+ */
+const WINDOW_MS = 10;
+
 const POOL_MAX = 1 << 16;
 
 // What a wrapper's result is, for `measure`.
@@ -277,11 +279,12 @@ export class ExternalRecords implements Recorder {
   #interval: number;
   /** The mean interval of the draw that just ran out: a sample's probability is computed with it. */
   #weightInterval: number;
-  /** When the last sample was taken (ms), 0 before the first. */
-  #lastSample = 0;
-  /** Moving averages: bytes per ms through the wrappers, and ms per recorded sample. */
-  #rate = 0;
-  #cost = 0;
+  /** When the current window of the adaptation started (ms), 0 before the first sample. */
+  #windowStart = 0;
+  /** Time spent recording samples in the current window (ms). */
+  #windowCost = 0;
+  /** Length of the current window (ms). */
+  #window = 1;
   /** The widest interval used since start (bounds the sampling error of any estimate). */
   #widest: number;
   readonly #nframe: number;
@@ -311,26 +314,27 @@ export class ExternalRecords implements Recorder {
 
   /**
    * Bytes to the next sample: an exponential draw (a Poisson process over bytes). Adaptive mode
-   * chooses the mean from data: the interval is the base one unless the bytes allocated through
-   * the wrappers per ms times the measured cost of a sample exceed MAX_SAMPLING_SHARE of the time;
-   * then it is widened to what keeps that share (up to MAX_INTERVAL). Each sample is weighted with
-   * the interval of its own draw, fixed before the allocations it covers, so estimates stay
+   * chooses the mean from data: over each window of WINDOW_MS, if recording samples took more
+   * than MAX_SAMPLING_SHARE of the time, the interval grows in proportion (at most 16x at once,
+   * up to MAX_INTERVAL); if it took less than a quarter of that, it halves (down to the base). Each sample is weighted
+   * with the interval of its own draw, fixed before the allocations it covers, so estimates stay
    * unbiased; only their variance grows with the interval.
    */
   next(): number {
     this.#weightInterval = this.#interval;
     if (this.#adaptive) {
       const t = now();
-      if (this.#lastSample > 0) {
-        const observed = this.#weightInterval / Math.max(t - this.#lastSample, 1e-3);
-        this.#rate = this.#rate === 0 ? observed : this.#rate + EWMA_ALPHA * (observed - this.#rate);
-        const wanted = (this.#rate * this.#cost) / MAX_SAMPLING_SHARE;
-        // At most doubled or halved at once: one odd gap or cost moves it little.
-        const step = Math.min(2 * this.#interval, Math.max(0.5 * this.#interval, wanted));
-        this.#interval = Math.min(MAX_INTERVAL, Math.max(this.#base, step));
+      if (this.#windowStart === 0) this.#windowStart = t;
+      const elapsed = t - this.#windowStart;
+      if (elapsed >= this.#window) {
+        this.#window = Math.min(WINDOW_MS, 2 * this.#window);
+        const share = this.#windowCost / elapsed;
+        if (share > MAX_SAMPLING_SHARE) this.#interval = Math.min(MAX_INTERVAL, this.#interval * Math.min(16, share / MAX_SAMPLING_SHARE));
+        else if (share < MAX_SAMPLING_SHARE / 4) this.#interval = Math.max(this.#base, 0.5 * this.#interval);
         if (this.#interval > this.#widest) this.#widest = this.#interval;
+        this.#windowStart = t;
+        this.#windowCost = 0;
       }
-      this.#lastSample = t;
     }
     return -Math.log(1 - Math.random()) * this.#interval;
   }
@@ -359,8 +363,7 @@ export class ExternalRecords implements Recorder {
     try {
       this.#record(result, kind, arg0, n, callee);
     } finally {
-      const cost = now() - t0;
-      this.#cost = this.#cost === 0 ? cost : this.#cost + EWMA_ALPHA * (Math.min(cost, COST_CLIP * this.#cost) - this.#cost);
+      this.#windowCost += now() - t0;
     }
   }
 
