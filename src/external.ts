@@ -123,7 +123,8 @@ function lookLike(wrapper: Function, original: Function): Function | null {
   return wrapper;
 }
 
-const hasPrototype = (f: Function): boolean => Object.prototype.hasOwnProperty.call(f, 'prototype');
+const hasOwn = Object.hasOwn;
+const hasPrototype = (f: Function): boolean => hasOwn(f, 'prototype');
 
 /** Calls `original` with the inner wrappers silenced; puts depth and budget back, even on a throw. */
 function callGuarded(original: Function, self: unknown, args: IArguments): unknown {
@@ -160,7 +161,7 @@ function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'al
     let wrapper: Function;
     if (guard === 'never') {
       wrapper = function (this: unknown, a: unknown): unknown {
-        // eslint-disable-next-line prefer-rest-params
+        // biome-ignore lint/complexity/noArguments: the original must see the same argument count
         const r = reflectApply(original, this, arguments);
         const n = bufferBytes(r);
         if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
@@ -168,7 +169,7 @@ function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'al
       };
     } else if (guard === 'always') {
       wrapper = function (this: unknown, a: unknown): unknown {
-        // eslint-disable-next-line prefer-rest-params
+        // biome-ignore lint/complexity/noArguments: the original must see the same argument count
         const r = callGuarded(original, this, arguments);
         const n = bufferBytes(r);
         if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
@@ -176,7 +177,7 @@ function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'al
       };
     } else {
       wrapper = function (this: unknown, a: unknown): unknown {
-        // eslint-disable-next-line prefer-rest-params
+        // biome-ignore lint/complexity/noArguments: the original must see the same argument count
         const r = fromMayNest(a) ? callGuarded(original, this, arguments) : reflectApply(original, this, arguments);
         const n = bufferBytes(r);
         if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
@@ -188,7 +189,7 @@ function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'al
   // An arrow function or a method (Buffer.of): not constructible, and neither is the wrapper.
   const wrapper = {
     method(this: unknown, a: unknown): unknown {
-      // eslint-disable-next-line prefer-rest-params
+      // biome-ignore lint/complexity/noArguments: the original must see the same argument count
       const args = arguments;
       const r = guard === 'never' ? reflectApply(original, this, args) : callGuarded(original, this, args);
       const n = bufferBytes(r);
@@ -208,7 +209,7 @@ function wrapMethod(original: Function, kind: number, size: (r: unknown) => numb
   if (hasPrototype(original)) return null;
   const wrapper = {
     method(this: unknown, a: unknown): unknown {
-      // eslint-disable-next-line prefer-rest-params
+      // biome-ignore lint/complexity/noArguments: the original must see the same argument count
       const r = callGuarded(original, this, arguments);
       const n = size(r);
       if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;

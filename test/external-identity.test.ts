@@ -104,7 +104,7 @@ function observe(C: Record<string, Ctor>): unknown {
   });
   out.statics = ['alloc', 'allocUnsafe', 'allocUnsafeSlow', 'of', 'from', 'concat', 'copyBytesFrom'].map((k) => {
     const f = (Buffer as unknown as Record<string, Function>)[k]!;
-    return [f.name, f.length, Object.prototype.hasOwnProperty.call(f, 'prototype'), Object.getPrototypeOf(f) === Function.prototype];
+    return [f.name, f.length, Object.hasOwn(f, 'prototype'), Object.getPrototypeOf(f) === Function.prototype];
   });
   return out;
 }

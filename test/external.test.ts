@@ -184,7 +184,9 @@ test('after stop() every patched builtin is the original object again, with its 
   const before = places.map(([holder, key]) => Object.getOwnPropertyDescriptor(holder, key));
   const t = startTracer();
   const during = places.map(([holder, key]) => Object.getOwnPropertyDescriptor(holder, key));
-  places.forEach(([, key], i) => assert.notEqual(during[i]!.value, before[i]!.value, `${key} is wrapped while tracing`));
+  places.forEach(([, key], i) => {
+    assert.notEqual(during[i]!.value, before[i]!.value, `${key} is wrapped while tracing`);
+  });
   t.stop();
   t.stop(); // idempotent
   places.forEach(([holder, key], i) => {
@@ -194,7 +196,9 @@ test('after stop() every patched builtin is the original object again, with its 
   });
   // Started again, the same wrappers are installed (a subclass declared earlier keeps working).
   const t2 = startTracer();
-  places.forEach(([holder, key], i) => assert.equal(Object.getOwnPropertyDescriptor(holder, key)!.value, during[i]!.value));
+  places.forEach(([holder, key], i) => {
+    assert.equal(Object.getOwnPropertyDescriptor(holder, key)!.value, during[i]!.value);
+  });
   t2.stop();
 });
 
