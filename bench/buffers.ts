@@ -144,7 +144,7 @@ function allocateSpread(held: Buffer[]): void {
   let text = '';
   for (let i = 0; i < ACCURACY_BYTES / ACCURACY_SIZE; i++) {
     held.push(Buffer.allocUnsafe(ACCURACY_SIZE)); // ACCURACY-SPREAD
-    for (let k = 0; k < 40; k++) text = JSON.stringify({ i, k, text: text.length });
+    for (let k = 0; k < 8; k++) text = JSON.stringify({ i, k, text: text.length });
   }
   blackhole += text.length;
 }

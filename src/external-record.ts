@@ -53,6 +53,8 @@ const MAX_INTERVAL = ALWAYS_SAMPLED;
  * many ms; the first window after start is 1 ms, each next one twice as long up to this.
  */
 const WINDOW_MS = 10;
+/** A window is judged once it holds this many samples (else it goes on). */
+const WINDOW_MIN_SAMPLES = 8;
 
 const POOL_MAX = 1 << 16;
 
@@ -285,6 +287,9 @@ export class ExternalRecords implements Recorder {
   #windowCost = 0;
   /** Length of the current window (ms). */
   #window = 1;
+  /** Samples recorded in the current window, and whether the last one parsed a new stack. */
+  #windowSamples = 0;
+  #parsed = false;
   /** The widest interval used since start (bounds the sampling error of any estimate). */
   #widest: number;
   readonly #nframe: number;
@@ -326,7 +331,7 @@ export class ExternalRecords implements Recorder {
       const t = now();
       if (this.#windowStart === 0) this.#windowStart = t;
       const elapsed = t - this.#windowStart;
-      if (elapsed >= this.#window) {
+      if (elapsed >= this.#window && this.#windowSamples >= WINDOW_MIN_SAMPLES) {
         this.#window = Math.min(WINDOW_MS, 2 * this.#window);
         const share = this.#windowCost / elapsed;
         if (share > MAX_SAMPLING_SHARE) this.#interval = Math.min(MAX_INTERVAL, this.#interval * Math.min(16, share / MAX_SAMPLING_SHARE));
@@ -334,6 +339,7 @@ export class ExternalRecords implements Recorder {
         if (this.#interval > this.#widest) this.#widest = this.#interval;
         this.#windowStart = t;
         this.#windowCost = 0;
+        this.#windowSamples = 0;
       }
     }
     return -Math.log(1 - Math.random()) * this.#interval;
@@ -360,10 +366,16 @@ export class ExternalRecords implements Recorder {
       return;
     }
     const t0 = now();
+    this.#parsed = false;
     try {
       this.#record(result, kind, arg0, n, callee);
     } finally {
-      this.#windowCost += now() - t0;
+      // A new stack's parsing (and source map) is paid once per site, not per sample: the
+      // interval is chosen on the steady cost.
+      if (!this.#parsed) {
+        this.#windowCost += now() - t0;
+        this.#windowSamples++;
+      }
     }
   }
 
@@ -492,6 +504,7 @@ export class ExternalRecords implements Recorder {
   #site(stack: string, callee: Function): Site | typeof OWN {
     let site = this.#sites.get(stack);
     if (site === undefined) {
+      this.#parsed = true;
       const own = calledByTracer(stack) ?? calledByTracer(captureStack(callee, OWNER_DEPTH));
       site = own === true ? OWN : parseCapturedStack(stack, this.#nframe, this.#limit, this.#sourceMaps);
       if (this.#sites.size >= SITE_CACHE_LIMIT) {
