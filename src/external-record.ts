@@ -6,11 +6,8 @@
  * so that the heap domain tells the two apart by file. See docs/external-memory.md.
  */
 import { Buffer } from 'node:buffer';
-import * as path from 'node:path';
 import { debuglog, types } from 'node:util';
-import { parse as parseStack } from 'stacktrace-parser';
 import { captureStack, parseCapturedStack, type Site } from './stack.js';
-import { urlToFilename } from './resolve.js';
 import type { StoreBuilder } from './store.js';
 
 const log = debuglog('tracemalloc');
@@ -120,35 +117,8 @@ function measure(result: unknown, kind: number, arg0: unknown): { size: number; 
   return { size: bufferByteLength(buffer), target: buffer };
 }
 
-// ---------------------------------------------------------------------------------------------
-// The library's own code, for "was this allocation made by the tracer itself?". Until a shared
-// module decides it for every domain, it is this package's compiled directory (and its sources).
-
-const PACKAGE_ROOT = path.resolve(__dirname, '..');
-const OWN_DIRS = [path.join(PACKAGE_ROOT, 'dist') + path.sep, path.join(PACKAGE_ROOT, 'src') + path.sep];
-
-function isOwnFile(filename: string): boolean {
-  return filename.startsWith(OWN_DIRS[0]!) || filename.startsWith(OWN_DIRS[1]!);
-}
-
 /** A cached stack of the tracer's own allocations. */
 const OWN = Symbol('own');
-
-/** Frames captured to decide who made an allocation when Node's own frames filled the capture. */
-const OWNER_DEPTH = 24;
-
-/**
- * Who made the allocation whose stack is `stack`: `true` when the nearest frame that is neither a
- * builtin nor Node's own (`node:fs` reading a file for its caller) is the tracer's code, `false`
- * when it is the program's, `null` when the capture holds no such frame.
- */
-function calledByTracer(stack: string): boolean | null {
-  for (const f of parseStack(stack)) {
-    if (f.file === null || f.lineNumber === null || f.file.startsWith('node:')) continue;
-    return isOwnFile(urlToFilename(f.file));
-  }
-  return null;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Liveness. A sample must leave a snapshot as soon as its memory is collected, also when the
@@ -382,7 +352,7 @@ export class ExternalRecords implements Recorder {
   #record(result: unknown, kind: number, arg0: unknown, n: number, callee: Function): void {
     const m = measure(result, kind, arg0);
     if (m === null) return;
-    const site = this.#site(captureStack(callee, this.#limit), callee);
+    const site = this.#site(captureStack(callee, this.#limit));
     if (site === OWN) return;
     // Sampled with probability p = 1 - exp(-n / interval) (1 from ALWAYS_SAMPLED bytes on): it
     // stands for 1/p such allocations.
@@ -498,15 +468,15 @@ export class ExternalRecords implements Recorder {
 
   /**
    * The parsed site of a stack, cached by its text, or `OWN` when the tracer itself allocated
-   * (reading a snapshot file, ...): only the nearest frame that is not Node's decides, not the
-   * file of the wrapper.
+   * (reading a snapshot file, ...): own.ts decides by the nearest frame that is not neutral (Node's
+   * own, a dependency, the wrappers), not by the file of the wrapper.
    */
-  #site(stack: string, callee: Function): Site | typeof OWN {
+  #site(stack: string): Site | typeof OWN {
     let site = this.#sites.get(stack);
     if (site === undefined) {
       this.#parsed = true;
-      const own = calledByTracer(stack) ?? calledByTracer(captureStack(callee, OWNER_DEPTH));
-      site = own === true ? OWN : parseCapturedStack(stack, this.#nframe, this.#limit, this.#sourceMaps);
+      const parsed = parseCapturedStack(stack, this.#nframe, this.#limit, this.#sourceMaps);
+      site = parsed.own ? OWN : parsed;
       if (this.#sites.size >= SITE_CACHE_LIMIT) {
         this.#sites.clear();
         this.#siteBytes = 0;

@@ -16,6 +16,7 @@
 import { Buffer } from 'node:buffer';
 import { debuglog, TextEncoder } from 'node:util';
 import { ALWAYS_SAMPLED, ARRAY_BUFFER, ExternalRecords, NATIVE, POOLED, type Recorder } from './external-record.js';
+import { enter } from './own.js';
 import type { StoreBuilder } from './store.js';
 
 const log = debuglog('tracemalloc');
@@ -84,6 +85,10 @@ function sample<T>(result: T, kind: number, arg0: unknown, n: number, callee: Fu
 }
 
 // ---------------------------------------------------------------------------------------------
+// The wrappers, from here to `WRAPPERS.leave()`, work on behalf of their caller: what is allocated
+// below them is the caller's (own.ts: a neutral region; the rest of this module is the tracer's).
+const WRAPPERS = enter('neutral');
+
 // Intrinsics, read once before anything is patched. Sizes are read with the intrinsic getters, so
 // that a subclass's or a host's own `length`/`byteLength` never runs because of tracing.
 
@@ -233,6 +238,8 @@ const sharedSize = (r: unknown): number => {
     return 0;
   }
 };
+
+WRAPPERS.leave();
 
 interface EntryPoint {
   readonly holder: object;

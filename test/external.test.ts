@@ -169,7 +169,7 @@ test('<external>:0 holds what is not attributed: the total is process.memoryUsag
   // ArrayBuffer between addTraces and the read above.
   const tolerance = samplingBound(10_000 * 100, interval);
   assert.ok(Math.abs(total - arrayBuffers) <= tolerance, `total ${total}, arrayBuffers ${arrayBuffers}, tolerance ${tolerance}`);
-  assert.ok(t.tracedBytes >= 32 * MiB && t.tracedBytes <= total);
+  assert.ok(t.tracedBytes >= 32 * MiB && t.tracedBytes <= total, `traced ${t.tracedBytes}, total ${total}`);
 });
 
 test('after stop() every patched builtin is the original object again, with its descriptor', () => {
