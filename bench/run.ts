@@ -38,6 +38,7 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'accuracy', timeoutMinutes: 10 },
   { name: 'counter', timeoutMinutes: 5 },
   { name: 'run-startup', timeoutMinutes: 5 },
+  { name: 'buffers', timeoutMinutes: 10 },
 ];
 
 const ROOT = join(__dirname, '..', '..');

@@ -210,7 +210,7 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
   let external: ExternalTracer | null = null;
   if (resolved.external) {
     try {
-      external = new ExternalTracer({ interval, nframe: limit, sourceMaps: resolved.sourceMaps });
+      external = new ExternalTracer({ interval, nframe: limit, sourceMaps: resolved.sourceMaps, allocated: mode === 'allocated' });
       external.start();
     } catch (err) {
       tracker?.stop();
