@@ -48,8 +48,8 @@ const BENCHMARKS: BenchModule[] = [
   // Issue 17: whole processes (real tools, start-up) and snapshot pauses on large heaps.
   { name: 'tools', timeoutMinutes: 30 },
   { name: 'startup', timeoutMinutes: 5 },
-  { name: 'buffers', timeoutMinutes: 10, optional: true },
-  { name: 'run-startup', timeoutMinutes: 5, optional: true },
+  { name: 'run-startup', timeoutMinutes: 5 },
+  { name: 'buffers', timeoutMinutes: 10 },
   { name: 'heap-sizes', nodeArgs: ['--max-old-space-size=1024'], timeoutMinutes: 30 },
 ];
 

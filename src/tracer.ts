@@ -11,10 +11,12 @@ import { captureStack, parseCapturedStack } from './stack.js';
 import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
+import { assertOwnCodeKnown } from './own.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
 import { StoreBuilder, type TraceColumns } from './store.js';
 import { debuglog } from 'node:util';
-import { Frame, Traceback } from './frame.js';
+import type { Traceback } from './frame.js';
+import { objectTraceback } from './object-traceback.js';
 
 /** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
 export const HEAP_DOMAIN = 0;
@@ -158,6 +160,7 @@ function checkNframe(nframe: unknown): number {
  * `start(nframe=1)`). Already tracing: the arguments are checked, then nothing changes.
  */
 export function start(nframe?: number | StartOptions, options?: StartOptions): void {
+  assertOwnCodeKnown();
   let opts: StartOptions = options === undefined ? {} : options;
   let n: unknown = nframe;
   if (nframe === null) throw new TypeError('the number of frames must be an integer, not null');
@@ -207,7 +210,7 @@ export function start(nframe?: number | StartOptions, options?: StartOptions): v
   let external: ExternalTracer | null = null;
   if (resolved.external) {
     try {
-      external = new ExternalTracer({ interval, nframe: limit, sourceMaps: resolved.sourceMaps });
+      external = new ExternalTracer({ interval, nframe: limit, sourceMaps: resolved.sourceMaps, allocated: mode === 'allocated' });
       external.start();
     } catch (err) {
       tracker?.stop();
@@ -437,16 +440,5 @@ export function setRawTraceSourceForTesting(source: (() => Iterable<RawTrace>) |
  * `start()`). Frames name each function's first line. Slow: it takes a full heap snapshot.
  */
 export function getObjectTraceback(obj: unknown): Traceback | null {
-  const s = state;
-  if (s === null || s.tracker === null) return null;
-  const stack = s.tracker.stackOf(obj);
-  if (stack === null) return null;
-  const frames = [];
-  for (const f of stack) {
-    const r = s.resolver.resolve({ functionName: f.functionName, scriptId: f.scriptId, url: f.url, lineNumber: f.line - 1, columnNumber: f.column - 1 });
-    if (r !== null) frames.push(r);
-  }
-  if (frames.length === 0) return null;
-  const kept = frames.slice(0, tracebackLimit).map((r) => new Frame(r.filename, r.lineno, { column: r.column || null, functionName: r.functionName }));
-  return new Traceback(kept, frames.length);
+  return objectTraceback(state === null ? null : { tracker: state.tracker, resolver: state.resolver, tracebackLimit }, obj);
 }
