@@ -82,7 +82,9 @@ function generateProgram(): { file: string; sites: SiteSpec[] } {
     const bytes = MIX_MIN * (MIX_MAX / MIX_MIN) ** random();
     sites.push({ name: `mix_${k}`, kind: 'mix', arg: Math.round(bytes / BYTES_PER_OBJECT), line: 0 });
   }
-  LARGE_ELEMENTS.forEach((n, k) => sites.push({ name: `large_${k}`, kind: 'large', arg: n, line: 0 }));
+  LARGE_ELEMENTS.forEach((n, k) => {
+    sites.push({ name: `large_${k}`, kind: 'large', arg: n, line: 0 });
+  });
   sites.push({ name: 'spike', kind: 'spike', arg: Math.round((SPIKE_MIB * MiB) / BYTES_PER_OBJECT), line: 0 });
   const lines = ["'use strict';"];
   for (const site of sites) {

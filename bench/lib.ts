@@ -211,8 +211,8 @@ function cells(table: BenchTable): string[][] {
 /** A GitHub-flavoured Markdown table; columns after the first are right-aligned. */
 export function markdownTable(table: BenchTable): string {
   const [head, ...body] = cells(table);
-  const escape = (s: string): string => s.replace(/\|/g, '\\|');
-  const line = (row: string[]): string => `| ${row.map(escape).join(' | ')} |`;
+  const escapeCell = (s: string): string => s.replace(/\|/g, '\\|');
+  const line = (row: string[]): string => `| ${row.map(escapeCell).join(' | ')} |`;
   const rule = `|${head!.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
   return [line(head!), rule, ...body.map(line)].join('\n');
 }

@@ -310,7 +310,7 @@ function node26Helper(): Record<string, (arg: never) => unknown> {
         findings[`gcsDuringStop_forceGC_${forceGC}`] = gcs;
         findings[`nodes_forceGC_${forceGC}`] = parsed.head === undefined ? 0 : countNodes(parsed.head);
         findings[`samples_forceGC_${forceGC}`] = parsed.samples?.length ?? 0;
-        findings[`resultType`] = typeof value;
+        findings.resultType = typeof value;
         findings[`resultBytes_forceGC_${forceGC}`] = value?.length ?? 0;
       }
       return {

@@ -204,7 +204,7 @@ interface Sample {
  * (Not tracemalloc/testing's `slopeStatistics`: importing that module turns off a V8 optimization
  * for the whole process, and the soak measures a service traced as users trace theirs.)
  */
-function fit(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; se: number; sd: number } {
+function fitLine(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; se: number; sd: number } {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
@@ -302,9 +302,9 @@ async function main(): Promise<void> {
 
   // ---- Criteria over the second half.
   const half = samples.filter((s) => s.t >= SECONDS / 2);
-  const ownFit = fit(half.map((s) => s.t), half.map((s) => s.own));
-  const heapFit = fit(half.map((s) => s.t), half.map((s) => s.heapAfterGC));
-  const rssFit = fit(half.map((s) => s.t), half.map((s) => s.rss));
+  const ownFit = fitLine(half.map((s) => s.t), half.map((s) => s.own));
+  const heapFit = fitLine(half.map((s) => s.t), half.map((s) => s.heapAfterGC));
+  const rssFit = fitLine(half.map((s) => s.t), half.map((s) => s.rss));
   const expectedReports = Math.floor((SECONDS * 1000) / REPORT_INTERVAL_MS);
   const latencies = samples.map((s) => s.snapshotMs).filter(Number.isFinite);
   const checks = [
