@@ -72,18 +72,24 @@ async function main(): Promise<void> {
   const only = arg('only', '');
   const results = path.join(os.tmpdir(), `leak-rates-${process.pid}.jsonl`);
   fs.rmSync(results, { force: true });
+  // A frozen copy of dist/ (as <package>/.leak-rates-<pid>/dist, so its own files are recognized
+  // as dist/ and its dependencies resolve from the package): a rebuild during the run changes nothing.
+  const frozenRoot = path.join(ROOT, `.leak-rates-${process.pid}`);
+  const frozen = path.join(frozenRoot, 'dist');
+  fs.cpSync(path.join(ROOT, 'dist'), frozen, { recursive: true });
   let hog: ChildProcess | null = null;
   if (!process.argv.includes('--no-hog')) hog = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
   const t0 = Date.now();
   try {
     for (let p = 0; p < procs; p++) {
       for (const runner of runners) {
-        await run(RUNNERS[runner]!, { ...process.env, LEAK_RESULTS: results, LEAK_REPS: reps, LEAK_ONLY: only });
+        await run(RUNNERS[runner]!, { ...process.env, LEAK_RESULTS: results, LEAK_REPS: reps, LEAK_ONLY: only, LEAK_DIST: frozen });
         process.stderr.write(`${runner} process ${p + 1}/${procs} done (${Math.round((Date.now() - t0) / 1000)} s)\n`);
       }
     }
   } finally {
     hog?.kill('SIGKILL');
+    fs.rmSync(frozenRoot, { recursive: true, force: true });
   }
   const rows = fs.existsSync(results) ? fs.readFileSync(results, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result) : [];
   const node = spawnSync(process.execPath, ['-p', 'process.version + " " + os.cpus()[0].model + ", " + os.cpus().length + " cores"'], { encoding: 'utf8' }).stdout.trim();

@@ -43,7 +43,10 @@ export function now(): number {
   return process.uptime() * 1000;
 }
 
-/** A real, unref'd timer (no fake can stop it; it never keeps the process alive). */
+/**
+ * A real timer (no fake can stop it). It keeps the process alive, as the measurement it serves
+ * must end (a watchdog that let the process exit would leave a never-settling promise behind).
+ */
 export function realTimer(ms: number, callback: () => void): { cancel(): void } {
   if (isFake(realSetTimeout)) {
     // Loaded after timers were faked: poll with real turns of the loop instead.
@@ -58,7 +61,6 @@ export function realTimer(ms: number, callback: () => void): { cancel(): void } 
     return { cancel: () => void (cancelled = true) };
   }
   const t = realSetTimeout(callback, ms);
-  t.unref();
   return { cancel: () => realClearTimeout(t) };
 }
 

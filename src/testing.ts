@@ -427,6 +427,8 @@ export interface LeakWindow {
   margin: number;
   /** `growthPerIteration > threshold + margin`. */
   above: boolean;
+  /** The slope over the window's first and second halves (bytes per call) and their standard errors: a bend shows a warm-up ending. */
+  halves?: { first: number; firstError: number; second: number; secondError: number };
 }
 
 interface WindowSeries {
@@ -438,7 +440,7 @@ function windowStats(series: WindowSeries, from: number, threshold: number, inte
   const stats = slopeStatistics(series.xs, series.ys, threshold, interval);
   const observed = slopeStatistics(series.xs, series.ys, Math.max(0, stats.slope), interval);
   const margin = MARGIN_SIGMAS * Math.hypot(stats.residualError, stats.samplingError);
-  return {
+  const window: LeakWindow = {
     from,
     to: series.xs[series.xs.length - 1]!,
     growthPerIteration: stats.slope,
@@ -446,6 +448,21 @@ function windowStats(series: WindowSeries, from: number, threshold: number, inte
     margin,
     above: stats.slope > threshold + margin,
   };
+  const n = series.xs.length;
+  if (n >= 5) {
+    const mid = Math.floor((n - 1) / 2);
+    const half = (a: number, b: number): { slope: number; error: number } => {
+      const xs = series.xs.slice(a, b + 1);
+      const ys = series.ys.slice(a, b + 1);
+      const st = slopeStatistics(xs, ys, 0, interval);
+      const sampling = slopeStatistics(xs, ys, Math.max(threshold, st.slope), interval).samplingError;
+      return { slope: st.slope, error: Math.hypot(st.residualError, sampling) };
+    };
+    const first = half(0, mid);
+    const second = half(mid, n - 1);
+    window.halves = { first: first.slope, firstError: first.error, second: second.slope, secondError: second.error };
+  }
+  return window;
 }
 
 /**
@@ -460,7 +477,9 @@ export function decide(windows: readonly LeakWindow[], maxWindows: number): { ve
   if (!w.above) return { verdict: 'pass', reason: windows.length === 1 ? 'growth under the threshold' : `growth settled under the threshold after ${windows.length} windows` };
   if (windows.length >= 2) {
     const p = windows[windows.length - 2]!;
-    const falling = p.growthPerIteration - w.growthPerIteration > SETTLING_SIGMAS * Math.hypot(p.standardError, w.standardError);
+    const h = w.halves;
+    const falling = p.growthPerIteration - w.growthPerIteration > SETTLING_SIGMAS * Math.hypot(p.standardError, w.standardError) ||
+      (h !== undefined && h.first - h.second > SETTLING_SIGMAS * Math.hypot(h.firstError, h.secondError));
     if (!falling) return { verdict: 'leak', reason: `steady growth over ${windows.length === 2 ? 'two' : 'the last two of ' + windows.length} consecutive windows` };
   }
   if (windows.length >= maxWindows) return { verdict: 'leak', reason: `growth still above the threshold after ${windows.length} windows (slowing, not stopping)` };

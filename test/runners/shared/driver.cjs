@@ -4,7 +4,8 @@
 // Used by bench/leak-rates.ts; the measurements are reported, not asserted.
 const fs = require('node:fs');
 const path = require('node:path');
-const { measureLeak } = require(path.join(__dirname, '..', '..', '..', 'dist', 'testing.js'));
+// $LEAK_DIST: a copy of dist/ to measure (bench/leak-rates.ts measures a frozen copy, so rebuilding does not change a run).
+const { measureLeak } = require(path.join(process.env.LEAK_DIST || path.join(__dirname, '..', '..', '..', 'dist'), 'testing.js'));
 const { CLEAN, LEAK, release } = require('./scenarios.cjs');
 
 const SOURCE = path.join(__dirname, 'scenarios.cjs');
