@@ -37,6 +37,7 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'snapshot', timeoutMinutes: 5 },
   { name: 'accuracy', timeoutMinutes: 10 },
   { name: 'counter', timeoutMinutes: 5 },
+  { name: 'leak-rates', timeoutMinutes: 70 },
 ];
 
 const ROOT = join(__dirname, '..', '..');
