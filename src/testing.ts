@@ -6,10 +6,10 @@
  * measured false-alarm and detection rates.
  */
 import { AssertionError } from 'node:assert';
-import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { formatSize } from './format.js';
 import { sourceLine, type Frame } from './frame.js';
+import { ownerAt, stackShowsProgram } from './own.js';
 import type { Snapshot } from './snapshot.js';
 import { clearTraces, getTracedMemory, isTracing, resetPeak, start, stop, takeSnapshot } from './tracer.js';
 import { captureStack, parseCapturedStack } from './stack.js';
@@ -95,22 +95,6 @@ const DEFAULTS = { iterations: 1000, checkpoints: 10, threshold: 64, samplingInt
 /** Frames kept when `measureLeak` starts tracing itself: enough to tell whose code allocated (see `isOwnTrace`). */
 const OWN_NFRAME = 64;
 
-/** Directories of this package and of the packages it runs (source maps are parsed while snapshots are taken). */
-function ownDirectories(): string[] {
-  const root = path.join(__dirname, '..');
-  const dirs = [path.join(root, 'dist') + path.sep, path.join(root, 'src') + path.sep];
-  for (const dep of ['source-map-support', 'source-map', 'buffer-from', 'stacktrace-parser']) {
-    try {
-      dirs.push(path.dirname(require.resolve(`${dep}/package.json`)) + path.sep);
-    } catch {
-      // Not installed: nothing of it can be on a stack.
-    }
-  }
-  return dirs;
-}
-
-const OWN_DIRS = ownDirectories();
-
 function checkInt(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`options.${name} must be an integer in [${min}; ${max}], not ${String(value)}`);
@@ -145,8 +129,9 @@ function settings(options: LeakOptions): Settings {
   return { iterations, warmup, checkpoints, threshold, samplingInterval, limit, maxWindows, stallTimeout };
 }
 
-function inOwnDirectory(filename: string): boolean {
-  return OWN_DIRS.some((dir) => filename.startsWith(dir));
+/** The library's own frame (own.ts decides, by generated position; the tracer folds such frames out of tracebacks). */
+function isOwn(f: Frame): boolean {
+  return ownerAt(f.filename, f.lineno, f.column ?? 0) !== null;
 }
 
 /**
@@ -160,7 +145,7 @@ function inOwnDirectory(filename: string): boolean {
 function isOwnTrace(frames: readonly Frame[]): boolean {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i]!;
-    if (inOwnDirectory(f.filename)) return f.functionName === null || !BOUNDARY.has(f.functionName);
+    if (isOwn(f)) return f.functionName === null || !BOUNDARY.has(f.functionName);
   }
   return false;
 }
@@ -256,11 +241,12 @@ async function checkCanary(requested: number, turn: Turn): Promise<number> {
     if (interval > CANARY_MAX_INTERVAL) return interval;
     const seen = canaryBytes(snapshot);
     if (seen >= CANARY_BYTES / 2 && canary.length === CANARY_ARRAYS) return interval;
-    if (attempt >= 1) {
-      throw errorWithCode('measureLeak cannot see what the code under test allocates: of 1 MiB allocated ' +
-        `through its measuring loop, twice, the snapshot showed ${seen} bytes, so every leak would pass unseen`, 'ERR_TRACEMALLOC_BLIND');
-    }
+    if (attempt >= 1) throw blind(`of 1 MiB allocated through its measuring loop, twice, the snapshot showed ${seen} bytes`);
   }
+}
+
+function blind(why: string): Error {
+  return errorWithCode(`measureLeak cannot see what the code under test allocates: ${why}, so every leak would pass unseen`, 'ERR_TRACEMALLOC_BLIND');
 }
 
 const BOUNDARY = new Set([callUnderTest.name, runCalls.name, 'measureInTurn']);
@@ -269,14 +255,14 @@ const BOUNDARY = new Set([callUnderTest.name, runCalls.name, 'measureInTurn']);
 function siteFrame(frames: readonly Frame[]): Frame | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i]!;
-    if (!f.filename.startsWith('node:') && f.filename !== '<unknown>' && !inOwnDirectory(f.filename)) return f;
+    if (!f.filename.startsWith('node:') && f.filename !== '<unknown>' && !isOwn(f)) return f;
   }
   return frames[frames.length - 1];
 }
 
 /** A frame of code outside Node.js internals, V8's pseudo-frames and this package. */
 function isUserFrame(f: Frame): boolean {
-  return !f.filename.startsWith('node:') && !f.filename.startsWith('<') && f.filename !== '' && !inOwnDirectory(f.filename);
+  return !f.filename.startsWith('node:') && !f.filename.startsWith('<') && f.filename !== '' && !isOwn(f);
 }
 
 /**
@@ -287,7 +273,7 @@ function isUserFrame(f: Frame): boolean {
  * always reaches Node.js through a frame of its own.
  */
 function isAttributable(frames: readonly Frame[], caller: CallerSites): boolean {
-  return frames.some((f) => (isUserFrame(f) && !isCallerFrame(f, caller)) || (f.functionName !== null && BOUNDARY.has(f.functionName) && inOwnDirectory(f.filename)));
+  return frames.some((f) => (isUserFrame(f) && !isCallerFrame(f, caller)) || (f.functionName !== null && BOUNDARY.has(f.functionName) && isOwn(f)));
 }
 
 /** file:line of each call on the caller's stack, and the column of the call. */
@@ -364,8 +350,9 @@ function growingSites(first: Map<string, SiteTotal>, last: Map<string, SiteTotal
     const before = first.get(key);
     const sizeDiff = site.size - (before?.size ?? 0);
     if (!(sizeDiff > 0)) continue;
-    if (site.frame !== undefined && inOwnDirectory(site.frame.filename) && sizeDiff <= ownMinimum) continue;
-    out.push({
+    const own = site.frame !== undefined && isOwn(site.frame);
+    if (own && sizeDiff <= ownMinimum) continue;
+    const leakSite: LeakSite = {
       filename: site.frame?.filename ?? '<unknown>',
       lineno: site.frame?.lineno ?? 0,
       functionName: site.frame?.functionName ?? null,
@@ -374,10 +361,15 @@ function growingSites(first: Map<string, SiteTotal>, last: Map<string, SiteTotal
       sizeDiff,
       count: site.count,
       countDiff: site.count - (before?.count ?? 0),
-    });
+    };
+    if (own) OWN_SITES.add(leakSite);
+    out.push(leakSite);
   }
   return out.sort((a, b) => b.sizeDiff - a.sizeDiff || b.countDiff - a.countDiff).slice(0, limit);
 }
+
+/** Sites of the library's own code (the measuring loop), for the report's note. */
+const OWN_SITES = new WeakSet<LeakSite>();
 
 /**
  * The least-squares slope of `ys` against `xs`, its standard error from the residuals, and the
@@ -503,9 +495,13 @@ export function measureLeak(fn: (iteration: number) => unknown, options: LeakOpt
   }
   let startedHere = false;
   const caller = callerSites(measureLeak);
+  const programSeen = stackShowsProgram(measureLeak);
   return withTurn(`measureLeak(${fn.name || 'fn'})`, s.stallTimeout, async (turn) => {
     startedHere = startTracing(s.samplingInterval, OWN_NFRAME, 'live');
     try {
+      // The canary is compiled apart from the program (new Function): the caller's own frames tell
+      // whether the program's code is taken for the library's (inside a bundle, one file holds both).
+      if (programSeen === false) throw blind('the code that called measureLeak is taken for the library\'s own');
       return await measureInTurn(fn, s, turn, caller);
     } finally {
       if (startedHere && turn.aborted === null) stop();
@@ -590,7 +586,7 @@ export function formatLeakReport(report: LeakReport): string {
     lines.push('growing sites (estimates; on the V8 heap, the line is where the allocating function starts):');
     for (const site of report.sites) {
       const fn = site.functionName === null ? '' : ` ${site.functionName}()`;
-      const note = inOwnDirectory(site.filename) ? ' [code that V8 inlined into the measuring loop]' : '';
+      const note = OWN_SITES.has(site) ? ' [code that V8 inlined into the measuring loop]' : '';
       lines.push(`  ${site.filename}:${site.lineno}${fn}: ${formatSize(site.sizeDiff, true)}, ` +
         `${signed(Math.round(site.countDiff))} objects (${perCall(site.sizeDiff)} per call)${note}`);
       if (site.line !== '') lines.push(`      ${site.line}`);

@@ -11,6 +11,7 @@ import { captureStack, parseCapturedStack } from './stack.js';
 import { heapUsed, MemoryCounter } from './memory.js';
 import { addProfile } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
+import { assertOwnCodeKnown } from './own.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
 import { StoreBuilder, type TraceColumns } from './store.js';
 import { debuglog } from 'node:util';
@@ -158,6 +159,7 @@ function checkNframe(nframe: unknown): number {
  * `start(nframe=1)`). Already tracing: the arguments are checked, then nothing changes.
  */
 export function start(nframe?: number | StartOptions, options?: StartOptions): void {
+  assertOwnCodeKnown();
   let opts: StartOptions = options === undefined ? {} : options;
   let n: unknown = nframe;
   if (nframe === null) throw new TypeError('the number of frames must be an integer, not null');
