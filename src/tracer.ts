@@ -15,7 +15,8 @@ import { assertOwnCodeKnown } from './own.js';
 import { addRawTrace, Snapshot, type RawTrace } from './snapshot.js';
 import { StoreBuilder, type TraceColumns } from './store.js';
 import { debuglog } from 'node:util';
-import { Frame, Traceback } from './frame.js';
+import type { Traceback } from './frame.js';
+import { objectTraceback } from './object-traceback.js';
 
 /** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
 export const HEAP_DOMAIN = 0;
@@ -439,16 +440,5 @@ export function setRawTraceSourceForTesting(source: (() => Iterable<RawTrace>) |
  * `start()`). Frames name each function's first line. Slow: it takes a full heap snapshot.
  */
 export function getObjectTraceback(obj: unknown): Traceback | null {
-  const s = state;
-  if (s === null || s.tracker === null) return null;
-  const stack = s.tracker.stackOf(obj);
-  if (stack === null) return null;
-  const frames = [];
-  for (const f of stack) {
-    const r = s.resolver.resolve({ functionName: f.functionName, scriptId: f.scriptId, url: f.url, lineNumber: f.line - 1, columnNumber: f.column - 1 });
-    if (r !== null) frames.push(r);
-  }
-  if (frames.length === 0) return null;
-  const kept = frames.slice(0, tracebackLimit).map((r) => new Frame(r.filename, r.lineno, { column: r.column || null, functionName: r.functionName }));
-  return new Traceback(kept, frames.length);
+  return objectTraceback(state === null ? null : { tracker: state.tracker, resolver: state.resolver, tracebackLimit }, obj);
 }
