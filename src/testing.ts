@@ -280,14 +280,22 @@ function isAttributable(frames: readonly Frame[], caller: CallerSites): boolean 
 type CallerSites = ReadonlyMap<string, number>;
 
 /**
- * A frame of the caller's stack: same file and line, at or before the call's column (an async
- * frame points at the `await` before the call). A function under test written inline, after the
- * call's opening, is at a later column and is not mistaken for the caller.
+ * A frame of the caller's stack: same file and line, at or shortly before the call's column (an
+ * async frame points at the `await` before the call). A function under test written inline,
+ * after the call's opening, is at a later column and is not mistaken for the caller.
  */
 function isCallerFrame(f: Frame, caller: CallerSites): boolean {
   const column = caller.get(`${f.filename}:${f.lineno}`);
-  return column !== undefined && (f.column ?? 0) <= column;
+  const c = f.column ?? 0;
+  return column !== undefined && c <= column && c >= column - CALLER_COLUMNS;
 }
+
+/**
+ * How far before the call an async frame's column may be: `await `, a receiver (`await t.assertNoLeak(`).
+ * Bounded, because in a minified bundle the whole program is one line: the function under test
+ * lies elsewhere on the caller's line.
+ */
+const CALLER_COLUMNS = 32;
 
 /**
  * The call sites (file:line:column) on the stack of the code that called the measurement: the
