@@ -39,6 +39,7 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'counter', timeoutMinutes: 5 },
   { name: 'run-startup', timeoutMinutes: 5 },
   { name: 'buffers', timeoutMinutes: 10 },
+  { name: 'leak-rates', timeoutMinutes: 70 },
 ];
 
 const ROOT = join(__dirname, '..', '..');
