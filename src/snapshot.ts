@@ -75,6 +75,7 @@ export class Traces implements Iterable<Trace> {
   constructor(snapshot: Snapshot) {
     if (!(snapshot instanceof Snapshot)) throw new TypeError(`Traces are made by Snapshot.traces, from a Snapshot, not ${describeType(snapshot)}`);
     this._snapshot = snapshot;
+    // biome-ignore lint/correctness/noConstructorReturn: Python's traces[i] needs index access, which only a proxy gives
     return new Proxy(this, {
       get(target, prop, receiver) {
         if (typeof prop === 'string' && INDEX.test(prop)) return target.at(Number(prop));

@@ -176,7 +176,9 @@ test('C13 [TestSnapshot.test_slices] slices of traces and tracebacks', () => {
   for (const [start, end, indexes] of cases) {
     const slice = traces.slice(start, end);
     assert.equal(slice.length, indexes.length, `traces.slice(${start}, ${end})`);
-    slice.forEach((trace, k) => assert.ok(trace.equals(traces.at(indexes[k]!)), `traces.slice(${start}, ${end})[${k}]`));
+    slice.forEach((trace, k) => {
+      assert.ok(trace.equals(traces.at(indexes[k]!)), `traces.slice(${start}, ${end})[${k}]`);
+    });
   }
   // The fixture's traces 0 and 1 are equal; 0 and 4 are not: equals() can tell them apart.
   assert.ok(!traces.at(0)!.equals(traces.at(4)));

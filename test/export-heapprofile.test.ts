@@ -147,6 +147,7 @@ test('options: nframe keeps the most recent frames; bad options are TypeErrors',
 });
 
 test('invalid profiles are rejected with a SnapshotFormatError that names the problem', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: each case corrupts a different field of the profile
   const good = (): any => JSON.parse(JSON.stringify(toHeapProfile(olderSampleSnapshot())));
   const cases: [unknown, RegExp][] = [
     ['{"head": ', /not valid JSON/],

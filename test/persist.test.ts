@@ -344,12 +344,12 @@ describe('prototype pollution', () => {
     const file = writeText('proto.json', text);
     const loaded = Snapshot.load(file);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+    assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
     assert.equal(Object.getPrototypeOf(loaded.meta), Object.prototype);
     assert.equal((loaded.meta as Record<string, unknown>).polluted, undefined);
     assert.equal(loaded.meta.keep, 1);
     // The key is kept as plain data, as JSON.parse reads it, not as a prototype.
-    assert.ok(Object.prototype.hasOwnProperty.call(loaded.meta, '__proto__'));
+    assert.ok(Object.hasOwn(loaded.meta, '__proto__'));
     assert.deepEqual(Object.getOwnPropertyDescriptor(loaded.meta, '__proto__')?.value, { polluted: true });
     assert.equal(((loaded.meta.nested ?? {}) as Record<string, unknown>).polluted, undefined);
     // The snapshot still works and dumps again.
