@@ -138,7 +138,7 @@ const CASES: Case[] = [
   },
   { api: 'start(nframe?, options?)', call: 'start(HOSTILE)', run: () => offThenStart(() => start(HOSTILE)), expect: 'hostile' },
   { api: 'start(nframe?, options?)', call: 'start(0) while tracing (tracing goes on)', run: () => whileTracing(() => start(0)), expect: ['RangeError', /^the number of frames must be in range \[1; 65535\]$/] },
-  { api: 'takeSnapshot()', call: 'takeSnapshot() when not tracing', run: () => takeSnapshot(), expect: ['Error', /^the tracemalloc module must be tracing memory allocations to take a snapshot$/] },
+  { api: 'takeSnapshot()', call: 'takeSnapshot() when not tracing', run: () => takeSnapshot(), expect: ['NotTracingError', /^the tracemalloc module must be tracing memory allocations to take a snapshot$/] },
   { api: 'getObjectTraceback(obj)', call: 'getObjectTraceback(42)', run: () => getObjectTraceback(42 as never), expect: { returns: 'not an object, so no traceback (Python returns None)' } },
 
   // --- Frames and tracebacks ------------------------------------------------------------------
