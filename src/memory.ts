@@ -44,6 +44,10 @@ export class MemoryCounter {
   #timer: NodeJS.Timeout | null = null;
   /** Heap used right after the last GC folded (-1: none seen since the last anchor). */
   #lastAfterGC = -1;
+  /** Bytes allocated on the heap since start(), summed from the GCs (see allocatedBytes()). */
+  #allocated = 0;
+  /** Heap used after the last GC folded into #allocated (or at start()). */
+  #allocBase = 0;
   readonly #otherDomains: () => number;
 
   /** `otherDomains` returns the exact bytes traced outside the V8 heap (ArrayBuffers, user domains). */
@@ -57,6 +61,8 @@ export class MemoryCounter {
     this.#peak = 0;
     this.#lastUsed = this.#baseline;
     this.#lastFold = performance.now();
+    this.#allocated = 0;
+    this.#allocBase = this.#baseline;
     if (typeof v8.GCProfiler === 'function') {
       this.#gc = new v8.GCProfiler();
       this.#gc.start();
@@ -102,6 +108,10 @@ export class MemoryCounter {
     gc.start();
     const stats = data?.statistics;
     if (stats === undefined || stats.length === 0) return;
+    for (const s of stats) {
+      this.#allocated += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - this.#allocBase);
+      this.#allocBase = s.afterGC.heapStatistics.usedHeapSize;
+    }
     for (let i = stats.length - 1; i >= 0; i--) {
       // The last full GC: scavenges after it would count young objects allocated since.
       if (stats[i]!.gcType === 'MarkSweepCompact') {
@@ -129,6 +139,16 @@ export class MemoryCounter {
     if (used < this.#lastUsed || performance.now() - this.#lastFold >= FOLD_MIN_MS) this.#fold();
     this.#lastUsed = used;
     return used;
+  }
+
+  /**
+   * Bytes allocated on the V8 heap since `start()`: the growth of heap used between GCs, summed
+   * (each GC's heap before it, minus the heap after the one before), plus the growth since the
+   * last GC. What 'allocated' mode's sampler sees, so what its records cost.
+   */
+  allocatedBytes(): number {
+    this.#fold();
+    return this.#allocated + Math.max(0, heapUsed() - this.#allocBase);
   }
 
   /** The heap part of `current()`: heap growth over the baseline, never below 0. */

@@ -38,7 +38,7 @@ export interface SessionOptions {
   readonly snapshotGC: 'full' | 'fast';
 }
 
-const START_OPTIONS = ['nframe', 'samplingInterval', 'external', 'sourceMaps', 'trackAllocations', 'mode'];
+const START_OPTIONS = ['nframe', 'samplingInterval', 'external', 'sourceMaps', 'trackAllocations', 'mode', 'snapshotGC'];
 
 export function checkNframe(nframe: unknown): number {
   if (typeof nframe !== 'number' || !Number.isInteger(nframe)) {

@@ -40,7 +40,7 @@ for (const trap of ['get', 'set', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 
 /** A Proxy that throws on any access: what a caller gets from a broken object. */
 const HOSTILE = new Proxy({}, hostileHandler) as never;
 
-type ErrorName = 'TypeError' | 'RangeError' | 'SnapshotFormatError' | 'Error';
+type ErrorName = 'TypeError' | 'RangeError' | 'SnapshotFormatError' | 'NotTracingError' | 'Error';
 
 interface Case {
   /** The function, constructor or method, as the table's first column shows it. */
