@@ -6,6 +6,7 @@
  */
 import { describeType } from './format.js';
 import { captureStack, parseCapturedStack } from './stack.js';
+import { claim, release, setStaleStop } from './owner.js';
 import { TracingSession } from './session.js';
 import { NotTracingError } from './session-errors.js';
 import { parseStartArgs, type StartOptions } from './session-options.js';
@@ -19,6 +20,11 @@ export { NotTracingError, TracerOwnedError, InspectorError } from './session-err
 /** V8's sampling heap profiler records at most this many frames of a stack. */
 export const V8_MAX_STACK_DEPTH = 128;
 
+/** Is this module still in its own registry (owner.ts: a test runner may have dropped it)? */
+function isLoaded(): boolean {
+  return require.cache[__filename] === module;
+}
+
 /** The one live session, or null when not tracing. */
 let session: TracingSession | null = null;
 /** Python keeps the last `start()`'s limit after `stop()`: `get_traceback_limit()` reads it. */
@@ -31,7 +37,15 @@ let tracebackLimit = 1;
 export function start(nframe?: number | StartOptions, options?: StartOptions): void {
   const parsed = parseStartArgs(nframe, options);
   if (session !== null) return;
-  session = TracingSession.open(parsed);
+  // One copy of tracemalloc at a time traces in a thread (owner.ts): this module is the claim.
+  claim(module, isLoaded);
+  try {
+    session = TracingSession.open(parsed);
+  } catch (err) {
+    release(module);
+    throw err;
+  }
+  setStaleStop(module, session);
   tracebackLimit = parsed.nframe;
 }
 
@@ -41,6 +55,7 @@ export function stop(): void {
   if (s === null) return;
   session = null;
   s.dispose();
+  release(module);
 }
 
 /** Is the tracer running? */
