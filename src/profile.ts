@@ -33,6 +33,8 @@ export interface ProfileConversion {
    * `'neutral'` owns the sample; the tracer's own samples are left out and counted in `own`.
    */
   owner?: (callFrame: CallFrame) => 'own' | 'user' | 'neutral';
+  /** Samples with an ordinal at or below this one are left out (taken before `clearTraces()`). */
+  minOrdinal?: number;
 }
 
 /** Bytes added to the snapshot (`traced`) and bytes of the tracer's own samples left out (`own`). */
@@ -257,8 +259,10 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
   const counts = new Map<number, number>();
   let orphan: number | undefined;
   const samples = profile.samples;
+  const minOrdinal = conv.minOrdinal ?? -Infinity;
   for (let k = 0; k < samples.length; k++) {
     const sample = samples[k]!;
+    if (sample.ordinal <= minOrdinal) continue;
     const index = indexById[sample.nodeId];
     // A sample of a node missing from the tree (not something V8 sends) keeps its bytes, unattributed.
     const tb = index === undefined ? (orphan ??= builder.traceback([builder.frame('<unknown>', 0, 0, null)], 1)) : conversion.tracebackOf(index);

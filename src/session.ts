@@ -7,7 +7,7 @@ import { debuglog } from 'node:util';
 import { FOLD_INTERVAL_MS, FoldedSamples } from './allocated.js';
 import { UserDomains } from './domains.js';
 import { ExternalTracer } from './external.js';
-import { AllocationTracker, HeapSampler } from './inspector.js';
+import { AllocationTracker, HeapSampler, InspectorError } from './inspector.js';
 import { MemoryCounter } from './memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
@@ -65,6 +65,14 @@ export class TracingSession {
   /** Heap bytes of the tracer's own live objects at the last read (left out of snapshots). */
   #ownHeap = 0;
   #disposed = false;
+  /**
+   * Live mode: samples up to this ordinal were taken before the last `clearTraces()` and are
+   * left out. Clearing this way leaves V8's sampler running untouched, so another tool reading
+   * the same sampler keeps its profile whole (a restart would wipe it).
+   */
+  #clearedOrdinal = -1;
+  /** The highest sample ordinal seen: if a profile's is lower, someone restarted V8's sampler. */
+  #maxOrdinal = -1;
   /** The synchronous full GC that settles the heap before a snapshot ('full' snapshotGC). */
   #fullGC: (() => void) | null = null;
 
@@ -148,16 +156,37 @@ export class TracingSession {
     if (settle) settleHeap(this.options.snapshotGC, this.#fullGC);
     let profile: ReturnType<HeapSampler['profile']> | null = this.#sampler.profile();
     noteSessionObjectForTesting(profile, builder);
+    this.#checkNotRestarted(profile.samples);
     const totals = addProfile(builder, profile, {
       nframe: this.options.nframe,
       interval: this.options.samplingInterval,
       domain: HEAP_DOMAIN,
       resolve: this.#resolver.resolve,
       owner: frameOwner,
+      minOrdinal: this.#clearedOrdinal,
     });
     const samples = profile.samples.length;
     profile = null;
     return { ...totals, samples };
+  }
+
+  /**
+   * V8 numbers samples in order, from 1 when its sampler starts. A profile whose highest ordinal
+   * is below one seen before means the sampler was restarted by someone else (for example
+   * @datadog/pprof's `heap.start`, which restarts it with its own interval): the samples so far
+   * are gone and the sizes would be scaled with the wrong interval. Say so rather than read it.
+   */
+  #checkNotRestarted(samples: ReadonlyArray<{ ordinal: number }>): void {
+    let max = -1;
+    for (let i = 0; i < samples.length; i++) if (samples[i]!.ordinal > max) max = samples[i]!.ordinal;
+    if (max < this.#maxOrdinal) {
+      throw new InspectorError(
+        "V8's sampling heap profiler was restarted by another tool in this thread (a profiler such as @datadog/pprof's heap " +
+          'profiler, or DevTools): the samples taken so far are gone and its interval may not be ours; ' +
+          'call tracemalloc.stop() and start() again once that tool is done',
+      );
+    }
+    this.#maxOrdinal = max;
   }
 
   /** 'allocated' mode: folds V8's samples into the session's table and restarts the sampler. */
@@ -166,6 +195,7 @@ export class TracingSession {
     const builder = new StoreBuilder();
     const { samples } = this.#readProfile(builder, false);
     this.#sampler.restart(this.options.samplingInterval, true);
+    this.#maxOrdinal = -1;
     const allocated = this.#counter.allocatedBytes();
     // Calibrate on a stretch long enough to hold a few hundred samples.
     if (samples >= 256 && allocated > this.#allocatedAtRestart) this.#samplesPerByte = samples / (allocated - this.#allocatedAtRestart);
@@ -204,7 +234,16 @@ export class TracingSession {
 
   /** Python's `clear_traces()`: forgets every trace while tracing goes on. */
   clear(): void {
-    this.#sampler.restart(this.options.samplingInterval, this.options.mode === 'allocated');
+    if (this.#folded !== null) {
+      // 'allocated' mode keeps V8's records of collected objects: only a restart frees them.
+      this.#sampler.restart(this.options.samplingInterval, true);
+      this.#maxOrdinal = -1;
+    } else {
+      // Live mode: remember where the cleared samples end; V8's sampler is left alone.
+      const samples = this.#sampler.profile().samples;
+      this.#checkNotRestarted(samples);
+      this.#clearedOrdinal = this.#maxOrdinal;
+    }
     this.#resolver.clear();
     this.#counter.clear();
     this.#allocatedAtRestart = this.#counter.allocatedBytes();
