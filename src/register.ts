@@ -13,6 +13,7 @@ import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadC
 import { renderTop } from './cli/view.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
+import { PeakKeeper, peakDumpPath } from './peak.js';
 
 const log = debuglog('tracemalloc');
 /** Set once per process, so two copies of the package preloaded together install once. */
@@ -68,6 +69,30 @@ function report(config: PreloadConfig, reason: string, file: string | null): boo
   }
 }
 
+/** Prints the top at the program's peak of traced memory and writes it beside the dump (peak.ts). Never throws. */
+function reportPeak(config: PreloadConfig, peak: PeakKeeper): void {
+  try {
+    peak.stop();
+    const { snapshot, traced, taken, costMs } = peak.info;
+    if (snapshot === null) return;
+    if (config.dump !== null) {
+      const file = peakDumpPath(config.dump);
+      try {
+        snapshot.dump(file);
+      } catch (err) {
+        say(`tracemalloc: cannot write the peak snapshot to ${file}: ${errorText(err)}`);
+      }
+    }
+    if (config.top > 0) {
+      say(`tracemalloc: pid ${process.pid} at its peak of traced memory, ${(traced / 1048576).toFixed(1)} MiB ` +
+        `(${taken} peak snapshot${taken === 1 ? '' : 's'}, ${Math.round(costMs)} ms)\n` +
+        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }));
+    }
+  } catch (err) {
+    log('the peak report failed: %o', err);
+  }
+}
+
 function install(env: NodeJS.ProcessEnv): void {
   const g = globalThis as { [INSTALLED]?: boolean };
   // Worker threads inherit the preload; the main thread is the one traced.
@@ -103,8 +128,11 @@ function install(env: NodeJS.ProcessEnv): void {
   const cfg = config;
 
   if (cfg.dump !== null || cfg.top > 0) {
+    const peak = new PeakKeeper();
+    peak.start();
     process.on('exit', () => {
       report(cfg, 'exit', cfg.dump);
+      reportPeak(cfg, peak);
     });
     // A terminating signal skips 'exit'. When the program has no handler of its own, write the
     // snapshot, then re-raise the signal with the default action so the process ends as it
