@@ -7,7 +7,7 @@ import { debuglog } from 'node:util';
 import { FOLD_INTERVAL_MS, FoldedSamples } from './allocated.js';
 import { UserDomains } from './domains.js';
 import { ExternalTracer } from './external.js';
-import { AllocationTracker, HeapSampler, InspectorError } from './inspector.js';
+import { AllocationTracker, HeapSampler } from './inspector.js';
 import { MemoryCounter } from './memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
@@ -71,8 +71,6 @@ export class TracingSession {
    * the same sampler keeps its profile whole (a restart would wipe it).
    */
   #clearedOrdinal = -1;
-  /** The highest sample ordinal seen: if a profile's is lower, someone restarted V8's sampler. */
-  #maxOrdinal = -1;
   /** The synchronous full GC that settles the heap before a snapshot ('full' snapshotGC). */
   #fullGC: (() => void) | null = null;
 
@@ -156,7 +154,6 @@ export class TracingSession {
     if (settle) settleHeap(this.options.snapshotGC, this.#fullGC);
     let profile: ReturnType<HeapSampler['profile']> | null = this.#sampler.profile();
     noteSessionObjectForTesting(profile, builder);
-    this.#checkNotRestarted(profile.samples);
     const totals = addProfile(builder, profile, {
       nframe: this.options.nframe,
       interval: this.options.samplingInterval,
@@ -170,32 +167,12 @@ export class TracingSession {
     return { ...totals, samples };
   }
 
-  /**
-   * V8 numbers samples in order, from 1 when its sampler starts. A profile whose highest ordinal
-   * is below one seen before means the sampler was restarted by someone else (for example
-   * @datadog/pprof's `heap.start`, which restarts it with its own interval): the samples so far
-   * are gone and the sizes would be scaled with the wrong interval. Say so rather than read it.
-   */
-  #checkNotRestarted(samples: ReadonlyArray<{ ordinal: number }>): void {
-    let max = -1;
-    for (let i = 0; i < samples.length; i++) if (samples[i]!.ordinal > max) max = samples[i]!.ordinal;
-    if (max < this.#maxOrdinal) {
-      throw new InspectorError(
-        "V8's sampling heap profiler was restarted by another tool in this thread (a profiler such as @datadog/pprof's heap " +
-          'profiler, or DevTools): the samples taken so far are gone and its interval may not be ours; ' +
-          'call tracemalloc.stop() and start() again once that tool is done',
-      );
-    }
-    this.#maxOrdinal = max;
-  }
-
   /** 'allocated' mode: folds V8's samples into the session's table and restarts the sampler. */
   #fold(): void {
     if (this.#disposed) return;
     const builder = new StoreBuilder();
     const { samples } = this.#readProfile(builder, false);
     this.#sampler.restart(this.options.samplingInterval, true);
-    this.#maxOrdinal = -1;
     const allocated = this.#counter.allocatedBytes();
     // Calibrate on a stretch long enough to hold a few hundred samples.
     if (samples >= 256 && allocated > this.#allocatedAtRestart) this.#samplesPerByte = samples / (allocated - this.#allocatedAtRestart);
@@ -237,12 +214,10 @@ export class TracingSession {
     if (this.#folded !== null) {
       // 'allocated' mode keeps V8's records of collected objects: only a restart frees them.
       this.#sampler.restart(this.options.samplingInterval, true);
-      this.#maxOrdinal = -1;
     } else {
       // Live mode: remember where the cleared samples end; V8's sampler is left alone.
       const samples = this.#sampler.profile().samples;
-      this.#checkNotRestarted(samples);
-      this.#clearedOrdinal = this.#maxOrdinal;
+      for (let i = 0; i < samples.length; i++) if (samples[i]!.ordinal > this.#clearedOrdinal) this.#clearedOrdinal = samples[i]!.ordinal;
     }
     this.#resolver.clear();
     this.#counter.clear();
@@ -314,3 +289,4 @@ export class TracingSession {
 function releaseSharedCaches(): void {
   // Filled in once resolve/sourcemap/source export their release functions (helper "frames").
 }
+
