@@ -1,7 +1,10 @@
 /**
- * The cases of conformance.md §9 that need no live tracer: C1, C3–C19, C21 and D1–D17, ported
- * from CPython's Lib/test/test_tracemalloc.py with the exact expected values of conformance.md.
- * (C2 and C20 need the live tracer and live with its tests.)
+ * The data model against CPython's own tests: C1, C3–C19 and C21 port the cases of CPython's
+ * Lib/test/test_tracemalloc.py named in brackets (same fixture, `create_snapshots()`, same expected
+ * values); D1–D17 are derived from the behaviour of Lib/tracemalloc.py itself (str() of
+ * statistics, cumulative grouping, reversed diffs, error messages, Python's `%.Nf` and
+ * `_format_size`), each checked against CPython's output. The live cases (CPython's
+ * test_create_snapshot and test_snapshot) are in tracer.test.ts.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -29,7 +32,7 @@ function keeps(filter: AnyFilter, frames: [string, number][], domain = 0): boole
 
 const strings = (stats: readonly object[]): string[] => stats.map(String);
 
-test('C1 Traceback inspect', () => {
+test('C1 [TestTraceback.test_repr] Traceback inspect', () => {
   assert.equal(inspect(new Traceback([])), '<Traceback ()>');
   assert.equal(inspect(new Traceback([], 0)), '<Traceback () total_nframe=0>');
   const frames: [string, number][] = [['f1', 1], ['f2', 2]];
@@ -39,7 +42,7 @@ test('C1 Traceback inspect', () => {
     "<Traceback (<Frame filename='f2' lineno=2>, <Frame filename='f1' lineno=1>) total_nframe=2>");
 });
 
-test('C3 filterTraces with filename filters', () => {
+test('C3 [TestSnapshot.test_filter_traces] filterTraces with filename filters', () => {
   const [snapshot] = createSnapshots();
   const filter1 = new Filter(false, 'b.py');
   const filter2 = new Filter(true, 'a.py', 2);
@@ -67,19 +70,19 @@ test('C3 filterTraces with filename filters', () => {
     'filters must be a list of filters, not Filter');
 });
 
-test('C4 filterTraces with a filename filter restricted to a domain', () => {
+test('C4 [TestSnapshot.test_filter_traces_domain] filterTraces with a filename filter restricted to a domain', () => {
   const [snapshot] = createSnapshots();
   const filtered = snapshot.filterTraces([new Filter(false, 'a.py', null, false, 1)]);
   assert.deepEqual(rawTraces(filtered), [RAW1[0], RAW1[1], RAW1[2], RAW1[4], RAW1[5]]);
 });
 
-test('C5 filterTraces with DomainFilter', () => {
+test('C5 [TestSnapshot.test_filter_traces_domain_filter] filterTraces with DomainFilter', () => {
   const [snapshot] = createSnapshots();
   assert.deepEqual(rawTraces(snapshot.filterTraces([new DomainFilter(false, 3)])), RAW1.slice(0, 5));
   assert.deepEqual(rawTraces(snapshot.filterTraces([new DomainFilter(true, 3)])), [RAW1[5]]);
 });
 
-test('C6 statistics lineno', () => {
+test('C6 [TestSnapshot.test_snapshot_group_by_line] statistics lineno', () => {
   const [snapshot, snapshot2] = createSnapshots();
   assertStats(snapshot.statistics('lineno'), [
     S(at('b.py', 1), 66, 1), S(at('a.py', 2), 30, 3), S(at('<unknown>', 0), 7, 1), S(at('a.py', 5), 2, 1),
@@ -96,7 +99,7 @@ test('C6 statistics lineno', () => {
   ]);
 });
 
-test('C7 statistics filename', () => {
+test('C7 [TestSnapshot.test_snapshot_group_by_file] statistics filename', () => {
   const [snapshot, snapshot2] = createSnapshots();
   assertStats(snapshot.statistics('filename'), [
     S(file('b.py'), 66, 1), S(file('a.py'), 32, 4), S(file('<unknown>'), 7, 1),
@@ -110,7 +113,7 @@ test('C7 statistics filename', () => {
   ]);
 });
 
-test('C8 statistics traceback', () => {
+test('C8 [TestSnapshot.test_snapshot_group_by_traceback] statistics traceback', () => {
   const [snapshot, snapshot2] = createSnapshots();
   assertStats(snapshot.statistics('traceback'), [S(tb3, 66, 1), S(tb1, 30, 3), S(tb4, 7, 1), S(tb2, 2, 1)]);
   assertStats(snapshot2.statistics('traceback'), [S(tb2, 5002, 2), S(tb5, 400, 1), S(tb1, 30, 3)]);
@@ -125,7 +128,7 @@ test('C8 statistics traceback', () => {
     "cumulative mode cannot by used with key type 'traceback'");
 });
 
-test('C9 statistics cumulative', () => {
+test('C9 [TestSnapshot.test_snapshot_group_by_cumulative] statistics cumulative', () => {
   const [snapshot] = createSnapshots();
   assertStats(snapshot.statistics('filename', true), [
     S(file('b.py'), 98, 5), S(file('a.py'), 32, 4), S(file('<unknown>'), 7, 1),
@@ -136,7 +139,7 @@ test('C9 statistics cumulative', () => {
   ]);
 });
 
-test('C10 str of Trace, Traceback and Frame', () => {
+test('C10 [TestSnapshot.test_trace_format] str of Trace, Traceback and Frame', () => {
   const [snapshot] = createSnapshots();
   const trace = snapshot.traces.at(0)!;
   assert.equal(String(trace), 'b.py:4: 10 B');
@@ -146,18 +149,18 @@ test('C10 str of Trace, Traceback and Frame', () => {
   assert.equal(String(snapshot.traces[0]), 'b.py:4: 10 B');
 });
 
-test('C11 str of Statistic', () => {
+test('C11 [TestSnapshot.test_statistic_format] str of Statistic', () => {
   const [snapshot] = createSnapshots();
   assert.equal(String(snapshot.statistics('lineno')[0]), 'b.py:1: size=66 B, count=1, average=66 B');
 });
 
-test('C12 str of StatisticDiff', () => {
+test('C12 [TestSnapshot.test_statistic_diff_format] str of StatisticDiff', () => {
   const [snapshot, snapshot2] = createSnapshots();
   assert.equal(String(snapshot2.compareTo(snapshot, 'lineno')[0]),
     'a.py:5: size=5002 B (+5000 B), count=2 (+1), average=2501 B');
 });
 
-test('C13 slices of traces and tracebacks', () => {
+test('C13 [TestSnapshot.test_slices] slices of traces and tracebacks', () => {
   const [snapshot] = createSnapshots();
   const traces = snapshot.traces;
   const cases: [number | undefined, number | undefined, number[]][] = [
@@ -191,7 +194,7 @@ test('C13 slices of traces and tracebacks', () => {
   assert.deepEqual(traceback.slice(2), []);
 });
 
-test('C14 Traceback.format with a stubbed source reader', () => {
+test('C14 [TestSnapshot.test_format_traceback] Traceback.format with a stubbed source reader', () => {
   const [snapshot] = createSnapshots();
   const tb = snapshot.traces.at(0)!.traceback;
   withSourceReader(c14Reader, () => {
@@ -204,7 +207,7 @@ test('C14 Traceback.format with a stubbed source reader', () => {
   });
 });
 
-test('C15 Filter attributes', () => {
+test('C15 [TestFilters.test_filter_attributes] Filter attributes', () => {
   const f = new Filter(true, 'abc');
   assert.equal(f.inclusive, true);
   assert.equal(f.filenamePattern, 'abc');
@@ -233,7 +236,7 @@ test('C15 Filter attributes', () => {
   assert.deepEqual([g.inclusive, g.lineno, g.allFrames, g.domain], [true, 7, false, 3]);
 });
 
-test('C16 Filter frame matching', () => {
+test('C16 [TestFilters.test_filter_match] Filter frame matching', () => {
   const columns: [string, number][] = [['abc', 0], ['abc', 5], ['abc', 10], ['12356', 0], ['12356', 5], ['12356', 10]];
   const T = true;
   const F = false;
@@ -251,7 +254,7 @@ test('C16 Filter frame matching', () => {
   }
 });
 
-test('C17 Filter filename matching', () => {
+test('C17 [TestFilters.test_filter_match_filename] Filter filename matching', () => {
   const cases: [boolean, string, string, boolean][] = [
     [true, 'abc', 'abc', true],
     [false, '12356', 'abc', true],
@@ -265,7 +268,7 @@ test('C17 Filter filename matching', () => {
   }
 });
 
-test('C18 fnmatch patterns (directly and through Filter)', () => {
+test('C18 [TestFilters.test_filter_match_filename_joker] fnmatch patterns (directly and through Filter)', () => {
   const cases: [string, string, boolean][] = [
     ['abc', '', false],
     ['', 'abc', false],
@@ -300,7 +303,7 @@ test('C18 fnmatch patterns (directly and through Filter)', () => {
   }
 });
 
-test('C19 Filter traceback matching', () => {
+test('C19 [TestFilters.test_filter_match_trace] Filter traceback matching', () => {
   const t1: [string, number][] = [['a.py', 2], ['b.py', 3]];
   const t2: [string, number][] = [['b.py', 4], ['b.py', 5]];
   const t3: [string, number][] = [['c.py', 5], ['<unknown>', 0]];
@@ -321,7 +324,7 @@ test('C19 Filter traceback matching', () => {
   }
 });
 
-test('C21 meta survives toJSON/fromJSON and dump/load', () => {
+test('C21 [TestSnapshot.test_snapshot_save_attr] meta survives toJSON/fromJSON and dump/load', () => {
   // The TS port keeps a `meta` object on the snapshot (not arbitrary extra properties).
   const meta = { pid: 1234, argv: ['node', 'app.js'], nested: { label: 'after warm-up', n: null } };
   const snapshot = new Snapshot(RAW1, 2, { meta });
@@ -481,7 +484,7 @@ test('D10 inspect of Trace and Traces', () => {
     "<Trace domain=0 size=10 B, traceback=<Traceback (<Frame filename='b.py' lineno=4>, <Frame filename='a.py' lineno=2>) total_nframe=3>>");
   assert.equal(inspect(snapshot.traces), '<Traces len=6>');
   assert.equal(String(snapshot.traces.at(5)), '<unknown>:0: 7 B');
-  // The other forms of conformance.md §3.
+  // The other repr() forms: Frame, Statistic and StatisticDiff, as CPython prints them.
   assert.equal(inspect(snapshot.traces.at(0)!.traceback.at(0)), "<Frame filename='b.py' lineno=4>");
   const [snap, snap2] = createSnapshots();
   assert.equal(inspect(snap.statistics('lineno')[0]),
@@ -573,8 +576,8 @@ test('D17 averages round half to even, and no average at count 0', () => {
   assert.deepEqual(rawFrames(S(x3, 0, 0).traceback), x3);
 });
 
-// Keep the fixture constants honest: RAW1/RAW2 are the literal traces of conformance.md §8.
-test('§8 fixture traces read back as built', () => {
+// Keep the fixture constants honest: RAW1/RAW2 are the literal traces of CPython's create_snapshots().
+test('create_snapshots() fixture traces read back as built', () => {
   const [snapshot, snapshot2] = createSnapshots();
   assert.equal(snapshot.tracebackLimit, 2);
   assert.equal(snapshot2.tracebackLimit, 2);
@@ -582,9 +585,9 @@ test('§8 fixture traces read back as built', () => {
   assert.deepEqual(rawTraces(snapshot2), RAW2 as Raw[]);
 });
 
-// Beyond the numbered cases: rules of conformance.md §4–§6 stated there without a case number.
+// Beyond the numbered cases: rules of Lib/tracemalloc.py's grouping, diff and filter code that CPython's tests do not name.
 
-test('§4 grouping keys ignore totalNframe, column and function name', () => {
+test('grouping: grouping keys ignore totalNframe, column and function name', () => {
   const { Frame } = tracemalloc;
   const frameish = (f: tracemalloc.Frame): [string, number] => f as unknown as [string, number];
   const snapshot = new Snapshot([
@@ -605,7 +608,7 @@ test('§4 grouping keys ignore totalNframe, column and function name', () => {
   assert.equal(snapshot.statistics('traceback')[0]!.traceback.totalNframe, null);
 });
 
-test('§4 a trace stands for its count of objects', () => {
+test('grouping: a trace stands for its count of objects', () => {
   const snapshot = new Snapshot([
     [0, 1000, [['a.js', 1]], 1, 4],
     [0, 500, [['a.js', 1]], 1, 2.5],
@@ -614,7 +617,7 @@ test('§4 a trace stands for its count of objects', () => {
   assertStats(snapshot.statistics('lineno'), [S(at('a.js', 1), 1500, 6.5), S(at('b.js', 2), 700, 1)]);
 });
 
-test('§5 compareTo against an empty snapshot, and of an empty one', () => {
+test('diff: compareTo against an empty snapshot, and of an empty one', () => {
   const [snapshot] = createSnapshots();
   const empty = new Snapshot([], 2);
   assertStats(empty.compareTo(snapshot, 'lineno'), [
@@ -632,7 +635,7 @@ test('§5 compareTo against an empty snapshot, and of an empty one', () => {
   assert.deepEqual(empty.compareTo(empty, 'lineno'), []);
 });
 
-test('§6 fnmatch rules', () => {
+test('filter: fnmatch rules', () => {
   const cases: [string, string, boolean][] = [
     // `*` crosses `/`; `?` is one character (one code point).
     ['a/b/c.py', '*.py', true],
@@ -686,7 +689,7 @@ test('§6 fnmatch rules', () => {
   }
 });
 
-test('§6 filterTraces keeps order, needs any inclusive and every exclusive filter', () => {
+test('filter: filterTraces keeps order, needs any inclusive and every exclusive filter', () => {
   const snapshot = new Snapshot([
     [0, 1, [['x/a.js', 1]], 1],
     [0, 2, [['x/b.js', 1]], 1],

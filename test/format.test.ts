@@ -1,4 +1,4 @@
-/** `formatSize` (conformance.md §2) and `formatTop` (SPEC.md §2, Python's `display_top`). */
+/** `formatSize` (Python's `tracemalloc._format_size`) and `formatTop` (the `display_top` recipe of Python's tracemalloc documentation). */
 import { test, describe, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tracemalloc from 'tracemalloc';

@@ -13,7 +13,7 @@ afterEach(() => {
   tracemalloc.setSourceReader(null);
 });
 
-describe('Traceback.format() (conformance.md §7)', () => {
+describe('Traceback.format() (Python\'s Traceback.format(limit, most_recent_first))', () => {
   for (const [limit, oldestFirst, mostRecentFirst] of FORMAT_TABLE) {
     test(`limit ${limit}`, () => {
       tracemalloc.setSourceReader(c14Reader);

@@ -1,7 +1,7 @@
 /**
- * Shared fixtures for the data-model tests: CPython's `create_snapshots` (conformance.md §8),
- * builders for expected statistics, and the literal tables of conformance.md §2 and §7.
- * Every expected value here is written out by hand from conformance.md, never computed by the
+ * Shared fixtures for the data-model tests: CPython's `create_snapshots()` (Lib/test/test_tracemalloc.py),
+ * builders for expected statistics, and the literal tables of `_format_size` and `Traceback.format()` as CPython prints them.
+ * Every expected value here is written out by hand from CPython's output, never computed by the
  * code under test.
  */
 import * as assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import * as tracemalloc from 'tracemalloc';
 type RawFrame = [filename: string, lineno: number];
 export type Raw = [domain: number, size: number, frames: RawFrame[], totalNframe: number];
 
-/** The raw traces of `snapshot` in conformance.md §8 (frames most recent first). */
+/** The raw traces of `snapshot` in CPython's `create_snapshots()` (frames most recent first). */
 export const RAW1: readonly Raw[] = [
   [0, 10, [['a.py', 2], ['b.py', 4]], 3],
   [0, 10, [['a.py', 2], ['b.py', 4]], 3],
@@ -21,7 +21,7 @@ export const RAW1: readonly Raw[] = [
   [3, 7, [['<unknown>', 0]], 1],
 ];
 
-/** The raw traces of `snapshot2` in conformance.md §8. */
+/** The raw traces of `snapshot2` in CPython's `create_snapshots()`. */
 export const RAW2: readonly Raw[] = [
   [0, 10, [['a.py', 2], ['b.py', 4]], 3],
   [0, 10, [['a.py', 2], ['b.py', 4]], 3],
@@ -36,19 +36,19 @@ export function createSnapshots(): [tracemalloc.Snapshot, tracemalloc.Snapshot] 
   return [new tracemalloc.Snapshot(RAW1, 2), new tracemalloc.Snapshot(RAW2, 2)];
 }
 
-// The named tracebacks of conformance.md §8, raw order (most recent first).
+// The named tracebacks of `create_snapshots()`, raw order (most recent first).
 export const tb1: RawFrame[] = [['a.py', 2], ['b.py', 4]];
 export const tb2: RawFrame[] = [['a.py', 5], ['b.py', 4]];
 export const tb3: RawFrame[] = [['b.py', 1]];
 export const tb4: RawFrame[] = [['<unknown>', 0]];
 export const tb5: RawFrame[] = [['c.py', 578]];
 
-/** `X:n` of conformance.md: a one-frame raw traceback. */
+/** `X:n`: a one-frame raw traceback. */
 export function at(filename: string, lineno: number): RawFrame[] {
   return [[filename, lineno]];
 }
 
-/** `X` alone of conformance.md: the filename key, lineno 0. */
+/** `X` alone: the filename key, lineno 0. */
 export function file(filename: string): RawFrame[] {
   return [[filename, 0]];
 }
@@ -127,7 +127,7 @@ export function pair(filename: string, lineno: number): string[] {
 }
 
 /**
- * conformance.md §2, row by row: `[input, formatSize(x), formatSize(x, true)]`. A row whose sign
+ * Python's `_format_size`, row by row: `[input, formatSize(x), formatSize(x, true)]`. A row whose sign
  * column is empty in the document gets `'+' + plain` (the stated rule for values >= 0).
  */
 const KiB = 1024;
@@ -180,7 +180,7 @@ export const FORMAT_SIZE_TABLE: readonly [number, string, string][] = [
 ];
 
 /**
- * conformance.md §7 for raw `(('a.py',1),('b.py',2),('c.py',3))`:
+ * Python's `Traceback.format()` for raw `(('a.py',1),('b.py',2),('c.py',3))`:
  * `[limit, frames with mostRecentFirst=false, frames with true]`, frames as `'c3'` = c.py:3.
  */
 export const FORMAT_RAW: RawFrame[] = [['a.py', 1], ['b.py', 2], ['c.py', 3]];
