@@ -248,8 +248,16 @@ export class TracingSession {
     // the last read saw, if larger). 'allocated' mode also keeps the records of samples collected
     // since the sampler was last restarted: the heap allocated since then, minus what is alive.
     const heap = this.#counter.heapCurrent();
-    const live = Math.max(this.#lastSamples, Math.ceil(heap / interval));
-    const collected = this.#folded === null ? 0 : Math.max(0, Math.ceil((this.#counter.allocatedBytes() - this.#allocatedAtRestart) * this.#samplesPerByte) - live);
+    let live: number;
+    let collected = 0;
+    if (this.#folded === null) {
+      live = Math.max(this.#lastSamples, Math.ceil(heap / interval));
+    } else {
+      // Counted with the samples per byte that the last fold found (the first guess before it).
+      const all = Math.ceil((this.#counter.allocatedBytes() - this.#allocatedAtRestart) * this.#samplesPerByte);
+      live = Math.min(all, Math.ceil(heap * this.#samplesPerByte));
+      collected = Math.max(0, all - live);
+    }
     return live * SAMPLE_COST + collected * COLLECTED_SAMPLE_COST + this.#resolver.byteSize() + this.#ownHeap +
       (this.#folded?.byteSize() ?? 0) + (this.#external?.byteSize() ?? 0) + this.#domains.byteSize();
   }
