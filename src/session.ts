@@ -33,10 +33,10 @@ export const EXTERNAL_DOMAIN = 1;
 const SAMPLE_COST = 170;
 /**
  * Bytes a sample of an object already collected costs in 'allocated' mode: V8 keeps its record
- * but frees its weak handle. Measured: 93-105 bytes of resident memory a sample (Node 20, 4 x 10^5
- * and 8 x 10^5 samples at a 64 B interval; see docs/differences-from-python.md).
+ * but frees its weak handle. Measured as the slope of resident memory between 4 x 10^5 and
+ * 8 x 10^5 such samples (64 B interval): 94 bytes on Node 26, 93-105 on Node 20.
  */
-const COLLECTED_SAMPLE_COST = 100;
+const COLLECTED_SAMPLE_COST = 94;
 
 /** Undo steps of a session being opened, run in reverse if a later step throws. */
 type Undo = () => void;
@@ -59,7 +59,7 @@ export class TracingSession {
   /**
    * 'allocated' mode: V8's samples per byte allocated, as the last fold found it. V8 takes fewer
    * samples than bytes / interval (0.57 per interval of small objects, Node 20 and 26, measured
-   * by comparing the heap allocated with the samples read), hence the first guess of 0.6.
+   * by comparing the heap allocated with the samples read), the first guess before a fold.
    */
   #samplesPerByte: number;
   /** Heap bytes of the tracer's own live objects at the last read (left out of snapshots). */
@@ -93,7 +93,7 @@ export class TracingSession {
 
   private constructor(options: SessionOptions, undo: Undo[]) {
     this.options = options;
-    this.#samplesPerByte = 0.6 / options.samplingInterval;
+    this.#samplesPerByte = 0.57 / options.samplingInterval;
     const { samplingInterval: interval, mode } = options;
     this.#sampler = new HeapSampler();
     this.#sampler.start(interval, mode === 'allocated');
