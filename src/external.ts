@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { debuglog, TextEncoder, types } from 'node:util';
+import { enter } from './own.js';
 import { captureStack, parseCapturedStack, type Site } from './stack.js';
 import type { StoreBuilder } from './store.js';
 
@@ -101,6 +102,10 @@ function sample<T>(result: T, kind: number, arg0: unknown, n: number, callee: Fu
 }
 
 // ---------------------------------------------------------------------------------------------
+// The wrappers, from here to `WRAPPERS.leave()`, work on behalf of their caller: what is allocated
+// below them is the caller's (own.ts: a neutral region; the rest of this module is the tracer's).
+const WRAPPERS = enter('neutral');
+
 // Intrinsics, read once before anything is patched.
 
 const OriginalArrayBuffer = ArrayBuffer;
@@ -319,6 +324,8 @@ function wrapMethod(original: AnyFunction, kind: number): Function {
   return lookLike(wrapper, original);
 }
 
+WRAPPERS.leave();
+
 type Wrap = (original: never, kind: number) => Function;
 
 interface EntryPoint {
@@ -529,7 +536,9 @@ export class ExternalTracer {
     const p = -Math.expm1(-n / this.#interval);
     // Whole bytes and objects, as traces hold everywhere else (pprof stores integers); rounding a
     // size to the byte adds no bias worth the name.
-    const s: Sample = { size: Math.round(m.size / p), count: Math.max(1, Math.round(1 / p)), site: this.#site(callee) };
+    const site = this.#site(callee);
+    if (site.own) return; // the tracer's own allocation (own.ts decides), never the program's
+    const s: Sample = { size: Math.round(m.size / p), count: Math.max(1, Math.round(1 / p)), site };
     // V8's young-generation GC keeps a FinalizationRegistry's targets alive (only a full GC clears
     // them): registered directly, every sampled buffer, dead or not, would wait for a full GC, and
     // a loop of short-lived 1 MiB buffers would run 10x slower on far more memory. So the registry

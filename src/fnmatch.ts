@@ -8,6 +8,9 @@ import { describeType } from './format.js';
 
 const cache = new Map<string, RegExp>();
 const CACHE_LIMIT = 256;
+/** Patterns longer than this are compiled each time, never cached (a cache of 256 huge patterns would be unbounded). */
+const CACHEABLE_PATTERN_CHARS = 4096;
+let cacheBytes = 0;
 
 export function fnmatch(name: string, pattern: string): boolean {
   if (typeof name !== 'string') throw new TypeError(`name must be a string, not ${describeType(name)}`);
@@ -20,10 +23,24 @@ export function compile(pattern: string): RegExp {
   let re = cache.get(pattern);
   if (re === undefined) {
     re = new RegExp(`^(?:${translate(pattern)})$`, 'su');
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(pattern, re);
+    if (pattern.length <= CACHEABLE_PATTERN_CHARS) {
+      if (cache.size >= CACHE_LIMIT) clearFnmatchCache();
+      cache.set(pattern, re);
+      cacheBytes += (pattern.length + re.source.length) * 2 + 200;
+    }
   }
   return re;
+}
+
+/** Bytes held by the compiled-pattern cache (at most 256 patterns of 4096 characters). */
+export function fnmatchCacheBytes(): number {
+  return cacheBytes;
+}
+
+/** Forgets the compiled patterns. */
+export function clearFnmatchCache(): void {
+  cache.clear();
+  cacheBytes = 0;
 }
 
 function lit(ch: string): string {

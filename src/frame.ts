@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { describeType, describeValue, pyRepr } from './format.js';
-import { getSourceLine } from './source.js';
+import { cutMiddle, displayLine, getSourceLine, isLongLine } from './source.js';
 
 /** Display-only details of a frame; they take no part in equality or order. */
 export interface FrameExtra {
@@ -170,7 +170,8 @@ export class Traceback implements Iterable<Frame> {
 
   /**
    * Python's `Traceback.format()`: two lines a frame, `  File "f", line N` and the source line
-   * (when known). `limit > 0` keeps the `limit` most recent frames, `limit <= 0` drops that many
+   * (when known). A source line longer than 160 characters (minified code) is cut around the
+   * frame's column, and the first line then also names the column and the function. `limit > 0` keeps the `limit` most recent frames, `limit <= 0` drops that many
    * of them; `mostRecentFirst` reverses the order.
    */
   format(limit?: number | null, mostRecentFirst = false): string[] {
@@ -183,8 +184,14 @@ export class Traceback implements Iterable<Frame> {
     if (mostRecentFirst) frames.reverse();
     const lines: string[] = [];
     for (const frame of frames) {
-      lines.push(`  File "${frame.filename}", line ${frame.lineno}`);
-      const line = sourceLine(this._lines, frame.filename, frame.lineno).trim();
+      const text = sourceLine(this._lines, frame.filename, frame.lineno);
+      // On a long line (minified code) the column and function say which code it is, and the
+      // line is cut around the column.
+      const where = isLongLine(text)
+        ? `${frame.column !== null && frame.column > 0 ? `, column ${frame.column}` : ''}${frame.functionName ? `, in ${cutMiddle(frame.functionName, 60)}` : ''}`
+        : '';
+      lines.push(`  File "${cutMiddle(frame.filename)}", line ${frame.lineno}${where}`);
+      const line = displayLine(text, frame.column);
       if (line !== '') lines.push(`    ${line}`);
     }
     return lines;

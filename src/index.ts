@@ -23,7 +23,7 @@ export {
 } from './tracer.js';
 export type { StartOptions } from './tracer.js';
 export { toPprof } from './export/pprof.js';
-export { toHeapProfile, snapshotFromHeapProfile } from './export/heapprofile.js';
+export { heapProfileToText, toHeapProfile, snapshotFromHeapProfile } from './export/heapprofile.js';
 export type { HeapProfileJSON, HeapProfileReadOptions } from './export/heapprofile.js';
 export { renderHtmlReport } from './export/html.js';
 export type { HtmlReportOptions } from './export/html.js';

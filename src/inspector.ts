@@ -8,6 +8,7 @@ import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
+import { allocationStackFromFile } from './object-traceback.js';
 
 /** A frame of V8's profile. Line and column are 0-based here, and -1 when V8 could not resolve them. */
 export interface CallFrame {
@@ -200,13 +201,6 @@ export interface AllocationFrame {
 
 const PROBE = 'tracemalloc.probe';
 
-interface HeapSnapshotJSON {
-  snapshot: { meta: { node_fields: string[]; trace_function_info_fields: string[]; trace_node_fields: string[] } };
-  nodes: number[];
-  strings: string[];
-  trace_function_infos: number[];
-  trace_tree: unknown[];
-}
 
 /**
  * V8's allocation tracker (`HeapProfiler.startTrackingHeapObjects` with `trackAllocations`): a
@@ -251,29 +245,19 @@ export class AllocationTracker {
       delete g[key];
     }
     if (objectId === undefined) return null;
-    try {
-      // Ids are given to every object by a heap snapshot: take it first, then ask for the id.
-      const snapshot = this.#heapSnapshot();
-      const { heapSnapshotObjectId } = this.#post<{ heapSnapshotObjectId: string }>('HeapProfiler.getHeapObjectId', { objectId });
-      return allocationStack(snapshot, Number(heapSnapshotObjectId));
-    } finally {
-      this.#post('Runtime.releaseObjectGroup', { objectGroup: 'tracemalloc' });
-    }
-  }
-
-  /**
-   * A heap snapshot, taken synchronously. Node 22 and later answer the inspector's
-   * `takeHeapSnapshot` only after the current task (V8 defers it to an empty stack), so this uses
-   * `v8.writeHeapSnapshot` (synchronous on every Node, same object ids and allocation traces) into
-   * a private temporary directory, read and deleted at once: a heap snapshot can hold secrets.
-   */
-  #heapSnapshot(): HeapSnapshotJSON {
+    // Ids are given to every object by a heap snapshot: take it first, then ask for the id. The
+    // snapshot goes to a private temporary directory, read and deleted at once (it can hold
+    // secrets): v8.writeHeapSnapshot is synchronous on every Node, where Node 22 and later answer
+    // the inspector's takeHeapSnapshot only after the current task. object-traceback.ts reads it
+    // in chunks, never as one string.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tracemalloc-'));
     try {
       const file = v8.writeHeapSnapshot(path.join(dir, 'heap.heapsnapshot'));
-      return JSON.parse(fs.readFileSync(file, 'utf8')) as HeapSnapshotJSON;
+      const { heapSnapshotObjectId } = this.#post<{ heapSnapshotObjectId: string }>('HeapProfiler.getHeapObjectId', { objectId });
+      return allocationStackFromFile(file, Number(heapSnapshotObjectId));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+      this.#post('Runtime.releaseObjectGroup', { objectGroup: 'tracemalloc' });
     }
   }
 
@@ -294,52 +278,4 @@ export class AllocationTracker {
     this.#session = null;
     session.disconnect();
   }
-}
-
-/** The stack recorded for heap object `id` in a snapshot taken while tracking allocations. */
-export function allocationStack(snap: HeapSnapshotJSON, id: number): AllocationFrame[] | null {
-  const meta = snap.snapshot.meta;
-  const nodeFields = meta.node_fields.length;
-  const idField = meta.node_fields.indexOf('id');
-  const traceField = meta.node_fields.indexOf('trace_node_id');
-  if (!(id > 0) || idField < 0 || traceField < 0) return null;
-  let traceId = 0;
-  for (let i = 0; i < snap.nodes.length; i += nodeFields) {
-    if (snap.nodes[i + idField] === id) {
-      traceId = snap.nodes[i + traceField]!;
-      break;
-    }
-  }
-  if (traceId === 0) return null;
-  const tnf = meta.trace_node_fields.length;
-  const parents = new Map<number, number>();
-  const infos = new Map<number, number>();
-  const pending: Array<[unknown[], number]> = [[snap.trace_tree, 0]];
-  while (pending.length > 0) {
-    const [nodes, parent] = pending.pop()!;
-    for (let i = 0; i < nodes.length; i += tnf) {
-      const nodeId = nodes[i] as number;
-      parents.set(nodeId, parent);
-      infos.set(nodeId, nodes[i + 1] as number);
-      pending.push([nodes[i + 4] as unknown[], nodeId]);
-    }
-  }
-  const f = meta.trace_function_info_fields;
-  const width = f.length;
-  const [iName, iScript, iScriptId, iLine, iColumn] = ['name', 'script_name', 'script_id', 'line', 'column'].map((n) => f.indexOf(n)) as [number, number, number, number, number];
-  const frames: AllocationFrame[] = [];
-  for (let nodeId = traceId; nodeId > 0; nodeId = parents.get(nodeId) ?? 0) {
-    const base = infos.get(nodeId)! * width;
-    const rec = snap.trace_function_infos;
-    const name = snap.strings[rec[base + iName]!] ?? '';
-    if (name === '(root)') break;
-    frames.push({
-      functionName: name,
-      url: snap.strings[rec[base + iScript]!] ?? '',
-      scriptId: String(rec[base + iScriptId]),
-      line: rec[base + iLine]!,
-      column: rec[base + iColumn]!,
-    });
-  }
-  return frames;
 }

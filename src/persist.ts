@@ -5,11 +5,11 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describeValue } from './format.js';
 import { getSourceLine } from './source.js';
 import { Tables, TraceColumns } from './store.js';
+import { writeFileSafely } from './write-file.js';
 
 export const FORMAT_NAME = 'tracemalloc-snapshot';
 export const FORMAT_VERSION = 1;
@@ -19,6 +19,55 @@ export const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 export interface LoadOptions {
   /** Reject files whose (decompressed) JSON is larger than this many bytes. Default 512 MiB. */
   maxBytes?: number;
+  /**
+   * Reject files whose traces hold more frames than this in all (each trace counts the frames of
+   * its traceback). Default `MAX_SNAPSHOT_FRAMES` (2^26).
+   */
+  maxFrames?: number;
+}
+
+/**
+ * The most frames a snapshot's traces may hold in all (the sum, over the traces, of their
+ * traceback's length): what `statistics(key, true)`, the exporters and reports walk. Tracebacks
+ * are interned, so a 2.6 MiB file can make 200,000 traces share a 50,000-frame traceback, 10^10
+ * frames: `top --cumulative` ran 170 s on it. 2^26 frames take about a second to walk; a live
+ * snapshot with 25 frames a trace reaches it at 2.7 million traces.
+ */
+export const MAX_SNAPSHOT_FRAMES = 2 ** 26;
+
+/**
+ * The largest size or count a trace may carry, and the largest sum of either over a snapshot:
+ * 2^53 - 1. Every sum a report makes (per line, per file, cumulative over at most 2^31 frames,
+ * the difference of two snapshots) then stays a finite number, so a file that loads can always be
+ * displayed (trace sizes of 1e308 used to load, then made `top` fail with a TypeError).
+ */
+export const MAX_TRACE_VALUE = Number.MAX_SAFE_INTEGER;
+
+/** Checks `LoadOptions.maxFrames`. */
+export function checkMaxFrames(maxFrames: unknown): number {
+  if (typeof maxFrames !== 'number' || !Number.isSafeInteger(maxFrames) || maxFrames < 1) {
+    throw new TypeError(`maxFrames must be an integer number of frames >= 1, not ${describeValue(maxFrames)}`);
+  }
+  return maxFrames;
+}
+
+/**
+ * Checks the sizes and counts of a snapshot's traces (each in [0; 2^53 - 1], and so their sums)
+ * and the frames its traces hold in all; returns a problem to report, or null.
+ */
+export function checkTraceTotals(sizes: ArrayLike<number>, counts: ArrayLike<number>, frames: number, maxFrames: number): string | null {
+  let size = 0;
+  let count = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    size += sizes[i]!;
+    count += counts[i]!;
+  }
+  if (size > MAX_TRACE_VALUE) return `the trace sizes add up to ${size} bytes, more than ${MAX_TRACE_VALUE} (2^53 - 1)`;
+  if (count > MAX_TRACE_VALUE) return `the trace counts add up to ${count}, more than ${MAX_TRACE_VALUE} (2^53 - 1)`;
+  if (frames > maxFrames) {
+    return `its traces hold ${frames} frames in all (each trace counts its traceback's frames), more than the ${maxFrames} this reader accepts (LoadOptions.maxFrames)`;
+  }
+  return null;
 }
 
 /** The JSON shape of a snapshot file, version 1. Every array of a group has the same length. */
@@ -143,7 +192,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Validates a parsed file (or `toJSON()` value) and builds its columns. `where` names it in errors. */
-export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
+export function columnsFromJSON(value: unknown, where: string, maxFrames = MAX_SNAPSHOT_FRAMES): ParsedSnapshot {
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(where, problem);
   };
@@ -204,11 +253,18 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
   const tr = group('traces', ['domain', 'size', 'count', 'traceback']);
   const [tDomain, tSize, tCount, tTb] = tr.arrays as [unknown[], unknown[], unknown[], unknown[]];
   const nTraces = tr.length;
-  const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= MAX_TRACE_VALUE;
   checkEach('traces.domain', tDomain, nTraces, (x) => int(x, 0, 0xffffffff), 'an integer in [0; 4294967295]');
-  checkEach('traces.size', tSize, nTraces, finite, 'a finite number >= 0');
-  checkEach('traces.count', tCount, nTraces, finite, 'a finite number >= 0');
+  checkEach('traces.size', tSize, nTraces, finite, `a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
+  checkEach('traces.count', tCount, nTraces, finite, `a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
   checkEach('traces.traceback', tTb, nTraces, (x) => int(x, 0, nTb - 1), 'a traceback index');
+  let frameCount = 0;
+  for (let i = 0; i < nTraces; i++) {
+    const tb = tTb[i] as number;
+    frameCount += (offsets[tb + 1] as number) - (offsets[tb] as number);
+  }
+  const problem = checkTraceTotals(tSize as number[], tCount as number[], frameCount, maxFrames);
+  if (problem !== null) fail(problem);
 
   const s = strings as string[];
   const files = (fFile as number[]).map((i) => s[i]!);
@@ -238,19 +294,15 @@ export function columnsFromJSON(value: unknown, where: string): ParsedSnapshot {
   return { columns, tracebackLimit: v.tracebackLimit as number, samplingInterval: interval as number | null, meta: metaCopy as Record<string, unknown> };
 }
 
-/** Writes JSON (gzip when `file` ends in `.gz`) atomically: a temporary file renamed into place. */
+/**
+ * Writes JSON (gzip when `file` ends in `.gz`): a regular file atomically (a temporary file renamed
+ * into place), a FIFO, device or standard output (`-`, `/dev/stdout`) in place; see write-file.ts.
+ */
 export function writeSnapshotFile(file: string, json: SnapshotJSON): void {
   if (typeof file !== 'string' || file === '') throw new TypeError('dump() needs a file path (a non-empty string)');
   const text = JSON.stringify(json);
   const data = file.endsWith('.gz') ? zlib.gzipSync(text) : Buffer.from(text);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try { fs.unlinkSync(tmp); } catch { /* nothing to clean */ }
-    throw err;
-  }
+  writeFileSafely(file, data);
 }
 
 /** Reads and validates a snapshot file. */
@@ -258,6 +310,7 @@ export function readSnapshotFile(file: string, options: LoadOptions = {}): Parse
   if (typeof file !== 'string' || file === '') throw new TypeError('load() needs a file path (a non-empty string)');
   if (options === null || typeof options !== 'object') throw new TypeError('load() options must be an object');
   const maxBytes = checkMaxBytes(options.maxBytes ?? DEFAULT_MAX_BYTES);
+  const maxFrames = checkMaxFrames(options.maxFrames ?? MAX_SNAPSHOT_FRAMES);
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(file, problem);
   };
@@ -288,5 +341,5 @@ export function readSnapshotFile(file: string, options: LoadOptions = {}): Parse
   } catch (err) {
     fail(`not valid JSON (${(err as Error).message})`);
   }
-  return columnsFromJSON(json, file);
+  return columnsFromJSON(json, file, maxFrames);
 }

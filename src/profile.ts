@@ -4,6 +4,7 @@
  */
 import type { CallFrame, ProfileNode, SamplingProfile } from './inspector.js';
 import type { StoreBuilder } from './store.js';
+import { unscaleSample as unscaleSampleBounded, Unscaler } from './unscale.js';
 
 /** A frame as the snapshot shows it: a file and 1-based line and column (0 when unknown). */
 export interface ResolvedFrame {
@@ -43,32 +44,10 @@ export interface ProfileTotals {
   own: number;
 }
 
-/**
- * The object size and count that one V8 sample stands for. The inspector reports only the product
- * `objectSize * round(1 / (1 - exp(-objectSize / interval)))`, and for objects smaller than the
- * interval several sizes give the same product (at 64 KiB, 8 x 8193 = 24 x 2731). This returns the
- * smallest object size of at least 16 bytes (V8's smallest objects) that reproduces the product
- * exactly, the rule with the smallest typical error (see docs/differences-from-python.md): the
- * bytes are exact; the count of objects smaller than the interval is a rough estimate (typically
- * within a factor of 2, sometimes far off); objects of several intervals and more are exact.
- */
+/** See unscale.ts: the object size and count one V8 sample stands for (bounded search). */
 export function unscaleSample(size: number, interval: number): { objectSize: number; count: number } {
-  const scale = (s: number): number => Math.round(1 / (1 - Math.exp(-s / interval)));
-  if (!(size > 0) || !(interval > 0)) return { objectSize: size, count: 1 };
-  // A count of 2 or more needs s <= I ln 3, so size = s * count stays under about 2.2 I: larger
-  // samples are single objects.
-  if (size > 2.5 * interval) return { objectSize: size, count: 1 };
-  // size = s * round(1 / (1 - exp(-s/I))) <= I + s + s^2/(12 I) < I + 2s for the s that can give a
-  // count above 1, so s > (size - I) / 2: scan object sizes (multiples of 4, as V8 aligns objects)
-  // upward from there and take the first that reproduces `size` exactly.
-  const lo = Math.max(16, Math.floor((size - interval) / 8) * 4);
-  const hi = size;
-  for (let s = lo; s <= hi; s += 4) {
-    if (size % s === 0 && scale(s) === size / s) return { objectSize: s, count: size / s };
-  }
-  // Not a size V8 produces (a hand-made profile): the best continuous estimate.
-  const count = Math.max(1, Math.round(size / Math.max(1, 2 * (size - interval))));
-  return { objectSize: size / count, count };
+  const { objectSize, count } = unscaleSampleBounded(size, interval);
+  return { objectSize, count };
 }
 
 /** A node's frame or traceback not yet worked out; a frame without a script; the tracer's own sample. */
@@ -256,7 +235,7 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
   const domain = conv.domain;
   let lastSize = -1;
   let lastCount = 1;
-  const counts = new Map<number, number>();
+  const unscaler = new Unscaler(conv.interval);
   let orphan: number | undefined;
   const samples = profile.samples;
   const minOrdinal = conv.minOrdinal ?? -Infinity;
@@ -272,13 +251,8 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
       continue;
     }
     if (size !== lastSize) {
-      let c = counts.get(size);
-      if (c === undefined) {
-        c = unscaleSample(size, conv.interval).count;
-        counts.set(size, c);
-      }
       lastSize = size;
-      lastCount = c;
+      lastCount = unscaler.count(size);
     }
     builder.trace(domain, size, lastCount, tb);
     totals.traced += size;

@@ -3,8 +3,7 @@
  * maps applied, and memory of scripts already collected (V8 reports them with an empty url and
  * line -1, so their url and each function's position are remembered from earlier reads).
  */
-import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { CallFrame } from './inspector.js';
 import type { ResolvedFrame } from './profile.js';
@@ -13,32 +12,8 @@ import { mapPosition } from './sourcemap.js';
 const log = debuglog('tracemalloc');
 const CACHE_LIMIT = 50_000;
 
-/** This package's compiled code: frames in it are the tracer's own (see `frameOwner`). */
-const OWN_DIR = path.resolve(__dirname) + path.sep;
-const OWN_DIR_URL = pathToFileURL(OWN_DIR).href;
-/**
- * The external domain's wrappers call the original builtins directly, so an allocation below
- * them is the caller's, with no user frame in between to say so: they are neutral.
- */
-const PASS_THROUGH = new Set(['external.js']);
-
-/** Who a call frame speaks for when deciding whose allocation a sample is. */
-export type FrameOwner = 'own' | 'user' | 'neutral';
-
-/**
- * `'own'` for the tracer's code, `'neutral'` for code that works on behalf of its caller (Node's
- * internals, dependencies in node_modules, V8 builtins, the external-domain wrappers), `'user'`
- * for the rest. The nearest non-neutral frame to the allocation owns it.
- */
-export function frameOwner(cf: CallFrame): FrameOwner {
-  const url = cf.url;
-  let rest: string | null = null;
-  if (url.startsWith(OWN_DIR)) rest = url.slice(OWN_DIR.length);
-  else if (url.startsWith(OWN_DIR_URL)) rest = url.slice(OWN_DIR_URL.length);
-  if (rest !== null) return PASS_THROUGH.has(rest) ? 'neutral' : 'own';
-  if (cf.scriptId === '0' || cf.scriptId === '' || url.startsWith('node:') || url.includes('/node_modules/')) return 'neutral';
-  return 'user';
-}
+export { frameOwner, type FrameOwner } from './own.js';
+import { ownerAt } from './own.js';
 
 /** A url as a filename: `file://` URLs become paths; `node:` specifiers and other urls stay. */
 export function urlToFilename(url: string): string {
@@ -78,9 +53,11 @@ export class CallFrameResolver {
     this.#sourceMaps = sourceMaps;
   }
 
-  /** See `FrameResolver` in profile.ts: `null` for frames without a script (builtins, pseudo-frames). */
+  /** See `FrameResolver` in profile.ts: `null` for frames without a script (builtins, pseudo-frames) and the library's own. */
   readonly resolve = (cf: CallFrame): ResolvedFrame | null => {
     if (cf.scriptId === '0' || cf.scriptId === '') return null;
+    // The library's own frames (and its neutral wrappers) are folded out of every traceback.
+    if (cf.lineNumber >= 0 && ownerAt(cf.url, cf.lineNumber + 1, cf.columnNumber + 1) !== null) return null;
     let script = this.#cache.get(cf.scriptId);
     const key = positionKey(cf.lineNumber, cf.columnNumber);
     const first = script?.get(key);
@@ -118,7 +95,11 @@ export class CallFrameResolver {
       functionName: cf.functionName === '' ? null : cf.functionName,
     };
     if (this.#sourceMaps && frame.lineno > 0) {
-      const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column, 1));
+      // A script's top-level code starts at its first byte, which belongs to no source (in a
+      // minified bundle, the first mapping after it is some module's first line): only an exact
+      // mapping names a source there.
+      const topLevel = line === 0 && column === 0 && cf.functionName === '';
+      const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column, 1), !topLevel);
       if (mapped !== null) frame = { ...frame, filename: mapped.file, lineno: mapped.line, column: mapped.column };
     }
     return frame;

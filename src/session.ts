@@ -7,6 +7,7 @@ import { debuglog } from 'node:util';
 import { FOLD_INTERVAL_MS, FoldedSamples } from './allocated.js';
 import { UserDomains } from './domains.js';
 import { ExternalTracer } from './external.js';
+import { frameCachesBytes, releaseFrameCaches } from './frame-caches.js';
 import { AllocationTracker, HeapSampler } from './inspector.js';
 import { MemoryCounter } from './memory.js';
 import { addProfile, releaseShapes } from './profile.js';
@@ -239,7 +240,8 @@ export class TracingSession {
 
   /**
    * Estimated bytes the tracer holds: V8's samples (the heap domain's traced bytes over the
-   * interval, or the count at the last read if larger), the frame caches, its own live heap
+   * interval, or the count at the last read if larger), the frame caches (resolver and
+   * frame-caches.ts), its own live heap
    * objects at the last snapshot, the folded table, domain 1's bookkeeping and the user domains.
    */
   memory(): number {
@@ -258,7 +260,7 @@ export class TracingSession {
       live = Math.min(all, Math.ceil(heap * this.#samplesPerByte));
       collected = Math.max(0, all - live);
     }
-    return live * SAMPLE_COST + collected * COLLECTED_SAMPLE_COST + this.#resolver.byteSize() + this.#ownHeap +
+    return live * SAMPLE_COST + collected * COLLECTED_SAMPLE_COST + this.#resolver.byteSize() + frameCachesBytes() + this.#ownHeap +
       (this.#folded?.byteSize() ?? 0) + (this.#external?.byteSize() ?? 0) + this.#domains.byteSize();
   }
 
@@ -291,10 +293,9 @@ export class TracingSession {
 }
 
 /**
- * Caches of modules shared with snapshots loaded from files (source maps, source lines), filled
- * while tracing. Hook for frames' bounded caches: their release functions are called here.
+ * Caches of modules shared with snapshots loaded from files (source lines, source maps, script
+ * URLs, fnmatch patterns), filled while tracing: released with the session (frame-caches.ts).
  */
 function releaseSharedCaches(): void {
-  // Filled in once resolve/sourcemap/source export their release functions (helper "frames").
+  releaseFrameCaches();
 }
-

@@ -1,25 +1,42 @@
 /**
- * Generated positions -> original positions through `source-map-support`'s `mapSourcePosition`,
- * without installing it (the host's `Error.prepareStackTrace` is left alone). Maps are found as
- * that package finds them: the last `//# sourceMappingURL=` comment of the generated file, an
- * external file relative to it or an inline base64 `data:` URL. A map's `sourcesContent` is
- * registered with `registerSource` for originals that are not on disk.
+ * Generated positions -> original positions, from wherever the runtime has the map:
+ *
+ * 1. Node's own source-map cache (`module.findSourceMap`), filled by `--enable-source-maps`,
+ *    `process.setSourceMapsEnabled(true)` and by loaders that use it (tsx): the map of the code
+ *    that actually ran, even when the file on disk is the untranspiled source.
+ * 2. The generated file's last `//# sourceMappingURL=` comment: an inline base64 `data:` URL or
+ *    an external file relative to it (tsc, esbuild, webpack on disk).
+ * 3. The map URL V8 recorded when it compiled the script (scripts.ts): the code runners and
+ *    loaders compile from memory (Jest, Vitest, ts-node) under the original file's name.
+ *
+ * Maps are parsed by Node's `SourceMap` (node:module), so the work is Node's: inside an app's
+ * bundle, a source-map library's frames would be indistinguishable from the app's (see own.ts).
+ * A map's `sourcesContent` serves the lines of originals not on disk (source.ts asks for them).
+ * Files are read only when they are regular files under `MAX_MAP_BYTES` (a frame or a comment
+ * naming /dev/zero or a FIFO costs nothing). The cache is bounded (`MAX_CACHED_MAPS`,
+ * `MAX_CACHED_MAP_BYTES`), counted (`sourceMapCacheBytes`) and released (`clearSourceMapCache`).
  */
 import * as fs from 'node:fs';
+import * as nodeModule from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
-import * as sms from 'source-map-support';
-import { registerSource } from './source.js';
+import { scriptSourceMapURL } from './scripts.js';
+import { readRegularFile, setMapSourceLookup } from './source.js';
 
 const log = debuglog('tracemalloc');
-const CACHE_LIMIT = 10_000;
-// source-map's biases: the closest mapping at or before the column, or at or after it.
-const GREATEST_LOWER_BOUND = 1;
-const LEAST_UPPER_BOUND = 2;
-// source-map-support's own test for a map comment (it keeps the last match).
+/** Generated files whose map (or its absence) is remembered. */
+export const MAX_CACHED_MAPS = 1000;
+/** Bytes of parsed maps the cache holds at most (estimated from their JSON size). */
+export const MAX_CACHED_MAP_BYTES = 256 * 1024 * 1024;
+/** Largest generated file read to find its map comment, and largest map file read. */
+export const MAX_MAP_BYTES = 64 * 1024 * 1024;
+/** Node's parsed map takes about this many times its JSON's size (measured: 3.1-3.6 on tsc and esbuild maps). */
+const PARSED_BYTES_PER_JSON_BYTE = 4;
+
+// The last map comment of a file, as source-map-support and V8 find it.
 const SOURCE_MAPPING_URL =
-  /(?:\/\/[@#][\s]*sourceMappingURL=([^\s'"]+)[\s]*$)|(?:\/\*[@#][\s]*sourceMappingURL=([^\s*'"]+)[\s]*(?:\*\/)[\s]*$)/m;
+  /(?:\/\/[@#][\s]*sourceMappingURL=([^\s'"]+)[\s]*$)|(?:\/\*[@#][\s]*sourceMappingURL=([^\s*'"]+)[\s]*(?:\*\/)[\s]*$)/gm;
 // An absolute URL (`webpack://`, `file:`, `data:`); one-letter schemes are Windows drives.
 const URL_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]+:/;
 
@@ -30,168 +47,261 @@ export interface MappedPosition {
   column: number;
 }
 
-interface MappedFile {
-  /** The generated file as a path: the key of source-map-support's caches. */
-  readonly source: string;
-  /** source-map-support's name of each original -> its index in `files`. */
-  readonly names: Map<string, number>;
-  /** Our name of each original: an absolute path, or a URL kept as it is. */
-  readonly files: string[];
-  /** `sourcesContent` of each original not yet registered (`null` once done or when absent). */
-  readonly contents: (string | null)[];
+/** Node's `SourceMap` (the part used here). */
+interface NodeSourceMap {
+  readonly payload: { sources?: unknown; sourcesContent?: unknown; sections?: unknown };
+  findEntry(line: number, column: number): { generatedLine?: number; originalSource?: string; originalLine?: number; originalColumn?: number };
 }
 
-interface RawSection {
-  sourceRoot?: unknown;
-  sources?: unknown;
-  sourcesContent?: unknown;
+interface MappedFile {
+  readonly map: NodeSourceMap;
+  /** Estimated bytes held. */
+  readonly bytes: number;
+  /** `sourcesContent` of originals by the map's name of them (served to source.ts for originals not on disk). */
+  readonly contents: Map<string, string>;
 }
 
 // generated file (as given) -> its map, or null when it has none (or a broken one).
 const mapped = new Map<string, MappedFile | null>();
+let mappedBytes = 0;
+// original file (our name) -> its text from a map's sourcesContent, for originals not on disk.
+const originals = new Map<string, string>();
+setMapSourceLookup((filename) => originals.get(filename));
 
 /**
  * Maps a position in generated code to the original source, or returns `null` when the file has
  * no source map (or a broken one) or the position has no mapping. `file` is an absolute path or
  * a `file://` URL; `line` and `column` are 1-based, in and out (a column below 1 is taken as 1).
+ * The closest mapping at or before the column on its line is used, else (unless `firstAfter` is
+ * false) the first one after it.
  * The original file is an absolute path, or the map's URL as it is for other schemes
  * (`webpack://…`). Never throws.
  */
-export function mapPosition(file: string, line: number, column: number): MappedPosition | null {
+export function mapPosition(file: string, line: number, column: number, firstAfter = true): MappedPosition | null {
   if (!Number.isInteger(line) || line < 1) return null;
   let entry = mapped.get(file);
   if (entry === undefined) {
     entry = load(file);
-    if (mapped.size >= CACHE_LIMIT) mapped.clear();
-    mapped.set(file, entry);
+    remember(file, entry);
   }
   if (entry === null) return null;
+  const line0 = line - 1;
   const col0 = Number.isInteger(column) && column > 1 ? column - 1 : 0;
   try {
-    // source-map-support: line 1-based, column 0-based, in and out; it returns its argument
-    // itself when nothing maps. The bias is passed through to source-map's originalPositionFor.
-    let position = { source: entry.source, line, column: col0, bias: GREATEST_LOWER_BOUND };
-    let original = sms.mapSourcePosition(position);
-    if (original === position) {
-      // Nothing at or before the column on this line (e.g. the column of its indentation).
-      position = { source: entry.source, line, column: col0, bias: LEAST_UPPER_BOUND };
-      original = sms.mapSourcePosition(position);
-      if (original === position) return null;
+    let found = entry.map.findEntry(line0, col0);
+    if (found.generatedLine !== line0) {
+      if (!firstAfter) return null;
+      // Nothing at or before the column on this line (e.g. the column of its indentation): the
+      // first mapping after it on the same line, found by bisection over columns.
+      const end = entry.map.findEntry(line0, 0x7fffffff);
+      if (end.generatedLine !== line0) return null;
+      let lo = col0;
+      let hi = 0x7fffffff;
+      while (hi - lo > 1) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        if (entry.map.findEntry(line0, mid).generatedLine === line0) hi = mid;
+        else lo = mid;
+      }
+      found = entry.map.findEntry(line0, hi);
     }
-    if (typeof original.source !== 'string' || typeof original.line !== 'number' || original.line < 1) {
-      return null;
-    }
+    const { originalSource, originalLine, originalColumn } = found;
+    if (typeof originalSource !== 'string' || typeof originalLine !== 'number' || originalLine < 0) return null;
     return {
-      file: originalFile(entry, original.source),
-      line: original.line,
-      column: typeof original.column === 'number' && original.column >= 0 ? original.column + 1 : 1,
+      file: originalFile(entry, originalSource),
+      line: originalLine + 1,
+      column: typeof originalColumn === 'number' && originalColumn >= 0 ? originalColumn + 1 : 1,
     };
   } catch (err) {
-    // source-map parses `mappings` lazily: a corrupt one throws here, on the first lookup.
     log('source map of %s is broken: %o', file, err);
-    mapped.set(file, null);
+    remember(file, null);
     return null;
   }
 }
 
-/** Finds and reads the map of `file`; `null` when there is none or it cannot be used. */
-function load(file: string): MappedFile | null {
+function remember(file: string, entry: MappedFile | null): void {
+  const old = mapped.get(file);
+  if (old != null) mappedBytes -= old.bytes;
+  const bytes = entry?.bytes ?? 0;
+  if (!mapped.has(file) && (mapped.size >= MAX_CACHED_MAPS || mappedBytes + bytes > MAX_CACHED_MAP_BYTES)) clearSourceMapCache();
+  mapped.set(file, entry);
+  mappedBytes += bytes;
+}
+
+/** Bytes held by the source-map cache (parsed maps, estimated from their size). */
+export function sourceMapCacheBytes(): number {
+  return mappedBytes + mapped.size * 120;
+}
+
+/** Forgets every cached map (they are read again when needed). */
+export function clearSourceMapCache(): void {
+  mapped.clear();
+  originals.clear();
+  mappedBytes = 0;
+}
+
+/** The text of a regular file of at most `MAX_MAP_BYTES`, or `null` (absent, special, too big). */
+function readRegular(file: string): string | null {
+  return readRegularFile(file, MAX_MAP_BYTES);
+}
+
+/** Node's cached map of `source` (a path), if the runtime has one. */
+function runtimeMap(source: string): NodeSourceMap | null {
+  const find = (nodeModule as { findSourceMap?: (p: string) => NodeSourceMap | undefined }).findSourceMap;
+  if (typeof find !== 'function') return null;
   try {
-    const source = file.startsWith('file:') ? fileURLToPath(file) : file;
-    if (!path.isAbsolute(source)) return null;
-    // Our own look at the file first: source-map-support keeps the text of every file it reads,
-    // so files without a map comment (most of them) are never handed to it.
-    let text: string | null = null;
-    try {
-      text = fs.readFileSync(source, 'utf8');
-    } catch {
-      // Not on disk: a retrieveFile handler installed by the host may still know it.
-    }
-    if (text !== null && !SOURCE_MAPPING_URL.test(text)) return null;
-    const found = sms.retrieveSourceMap(source);
-    if (found === null) {
-      if (text !== null) log('source map of %s not found', file);
-      return null;
-    }
-    const map: unknown =
-      typeof found.map === 'string' ? JSON.parse(found.map.replace(/^\)\]\}'[^\n]*\n/, '')) : found.map;
-    return describe(source, found.url, map);
-  } catch (err) {
-    log('cannot read the source map of %s: %o', file, err);
+    return find(source) ?? find(pathToFileURL(source).href) ?? null;
+  } catch {
     return null;
   }
 }
 
-/** The originals of a parsed map, named as source-map-support names them and as we do. */
-function describe(source: string, mapUrl: string | undefined, map: unknown): MappedFile | null {
+/** Finds and parses the map of `file`; `null` when there is none or it cannot be used. */
+function load(file: string): MappedFile | null {
+  let source: string;
+  try {
+    source = file.startsWith('file:') ? fileURLToPath(file) : file;
+  } catch {
+    return null;
+  }
+  if (!path.isAbsolute(source)) return null;
+  const runtime = runtimeMap(source);
+  // Node's own cache holds that map: only our reference and index are ours.
+  if (runtime !== null) return describe(runtime, 1024);
+  // The map comment of the file on disk, else the one V8 recorded for the code that ran (a
+  // runner's or loader's transform of the file, compiled from memory: see scripts.ts).
+  const text = readRegular(source);
+  let url: string | null = null;
+  if (text !== null) for (const m of text.matchAll(SOURCE_MAPPING_URL)) url = m[1] ?? m[2] ?? null;
+  if (url === null) url = scriptSourceMapURL(source) || null;
+  if (url === null) return null;
+  try {
+    let json: string | null;
+    let mapUrl: string;
+    if (url.startsWith('data:')) {
+      const comma = url.indexOf(',');
+      if (comma < 0) throw new Error('a data: URL without a comma');
+      const meta = url.slice(5, comma);
+      const data = url.slice(comma + 1);
+      json = meta.endsWith(';base64') ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
+      mapUrl = source;
+    } else {
+      mapUrl = URL_SCHEME.test(url) ? url : path.resolve(path.dirname(source), decodeURIComponentSafe(url));
+      const mapFile = mapUrl.startsWith('file:') ? fileURLToPath(mapUrl) : mapUrl;
+      json = URL_SCHEME.test(mapFile) ? null : readRegular(mapFile);
+      if (json === null) {
+        log('source map of %s not found at %s', file, url);
+        return null;
+      }
+    }
+    const raw: unknown = JSON.parse(json.replace(/^\)\]\}'[^\n]*\n/, ''));
+    const payload = resolveSources(raw, mapUrl);
+    const SourceMap = (nodeModule as unknown as { SourceMap: new (payload: unknown) => NodeSourceMap }).SourceMap;
+    return describe(new SourceMap(payload), json.length * PARSED_BYTES_PER_JSON_BYTE);
+  } catch (err) {
+    if (err instanceof BrokenMappings) log('source map of %s is broken: %o', file, err);
+    else log('cannot read the source map of %s: %o', file, err);
+    return null;
+  }
+}
+
+class BrokenMappings extends Error {
+  constructor() {
+    super('its mappings are not base64 VLQ');
+  }
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+interface RawSection {
+  version?: unknown;
+  sourceRoot?: unknown;
+  sources?: unknown;
+  sourcesContent?: unknown;
+  mappings?: unknown;
+  names?: unknown;
+}
+
+/** A copy of the map whose sources are our names of them: absolute paths, or URLs as they are. */
+function resolveSources(map: unknown, mapUrl: string): unknown {
   if (typeof map !== 'object' || map === null) throw new TypeError('the source map is not an object');
   const raw = map as RawSection & { sections?: unknown };
-  let sections: RawSection[];
   if (Array.isArray(raw.sections)) {
-    sections = raw.sections.map((section: { map?: RawSection } | null) => section?.map ?? {});
-  } else if (Array.isArray(raw.sources)) {
-    sections = [raw];
-  } else {
-    throw new TypeError('the source map has no sources');
+    return {
+      ...raw,
+      sections: raw.sections.map((section: { offset?: unknown; map?: unknown } | null) => ({
+        offset: section?.offset,
+        map: resolveSources(section?.map ?? {}, mapUrl),
+      })),
+    };
   }
-  const entry: MappedFile = { source, names: new Map(), files: [], contents: [] };
-  for (const section of sections) {
-    const root = typeof section.sourceRoot === 'string' ? section.sourceRoot : '';
-    const sources = Array.isArray(section.sources) ? section.sources : [];
-    const contents = Array.isArray(section.sourcesContent) ? section.sourcesContent : [];
-    sources.forEach((name: unknown, i: number) => {
-      const joined = joinSourceRoot(root, String(name));
-      entry.names.set(relativeTo(mapUrl, joined), entry.files.length);
-      entry.files.push(resolveOriginal(mapUrl, joined));
-      const content: unknown = contents[i];
-      entry.contents.push(typeof content === 'string' ? content : null);
-    });
-  }
-  return entry;
+  if (!Array.isArray(raw.sources)) throw new TypeError('the source map has no sources');
+  if (typeof raw.mappings !== 'string') throw new TypeError('the source map has no mappings');
+  // Node's decoder skips what is not base64 VLQ: a corrupt map would map to wrong lines, silently.
+  if (!/^[A-Za-z0-9+/,;]*$/.test(raw.mappings)) throw new BrokenMappings();
+  const root = typeof raw.sourceRoot === 'string' ? raw.sourceRoot : '';
+  return {
+    ...raw,
+    sourceRoot: '',
+    names: Array.isArray(raw.names) ? raw.names : [],
+    sources: raw.sources.map((name: unknown) => resolveOriginal(mapUrl, joinSourceRoot(root, String(name)))),
+  };
 }
 
-/** The map's `sourceRoot` prepended to a source, as source-map 0.6 does (and Chrome). */
+/** The originals' `sourcesContent` of a parsed map, by source name. */
+function describe(map: NodeSourceMap, bytes: number): MappedFile {
+  const contents = new Map<string, string>();
+  const collect = (section: RawSection): void => {
+    const sources = Array.isArray(section.sources) ? section.sources : [];
+    const texts = Array.isArray(section.sourcesContent) ? section.sourcesContent : [];
+    sources.forEach((name: unknown, i: number) => {
+      const text: unknown = texts[i];
+      if (typeof name === 'string' && typeof text === 'string') contents.set(name, text);
+    });
+  };
+  const payload = map.payload as RawSection & { sections?: unknown };
+  if (Array.isArray(payload.sections)) for (const s of payload.sections as { map?: RawSection }[]) collect(s?.map ?? {});
+  else collect(payload);
+  return { map, bytes, contents };
+}
+
+/** The map's `sourceRoot` prepended to a source, as browsers and source-map do. */
 function joinSourceRoot(root: string, name: string): string {
   if (root === '' || URL_SCHEME.test(name)) return name;
   return root.endsWith('/') || name.startsWith('/') ? root + name : `${root}/${name}`;
 }
 
-/** source-map-support's `supportRelativeURL`: how it names an original relative to the map. */
-function relativeTo(mapUrl: string | undefined, name: string): string {
-  if (!mapUrl) return name;
-  const dir = path.dirname(mapUrl);
-  const protocol = /^\w+:\/\/[^/]*/.exec(dir)?.[0] ?? '';
-  const start = dir.slice(protocol.length);
-  if (protocol !== '' && /^\/\w:/.test(start)) {
-    return `${protocol}/${path.resolve(dir.slice(protocol.length + 1), name).replace(/\\/g, '/')}`;
-  }
-  return protocol + path.resolve(start, name);
-}
-
 /**
  * Our name of an original: an absolute path for a relative or absolute path and for a `file:`
- * URL; other URLs as they are. source-map-support resolves URLs as paths (`webpack://x/a.ts`
- * becomes `<map dir>/webpack:/x/a.ts`), hence this separate resolution.
+ * URL; other URLs as they are.
  */
-function resolveOriginal(mapUrl: string | undefined, name: string): string {
+function resolveOriginal(mapUrl: string, name: string): string {
   if (URL_SCHEME.test(name)) return filePath(name);
-  if (!mapUrl) return name;
   if (URL_SCHEME.test(mapUrl)) return filePath(new URL(name, mapUrl).href);
   return path.resolve(path.dirname(mapUrl), name);
 }
 
-/** Our name for source-map-support's `name`, registering its `sourcesContent` on first use. */
+/** Our name for a source of the map; its `sourcesContent` serves its lines when it is not on disk. */
 function originalFile(entry: MappedFile, name: string): string {
-  // A one-source map needs no matching (and is immune to naming quirks).
-  const index = entry.files.length === 1 ? 0 : entry.names.get(name);
-  if (index === undefined) return filePath(name);
-  const file = entry.files[index]!;
-  const content = entry.contents[index];
-  if (content !== null && content !== undefined) {
-    entry.contents[index] = null;
-    if (URL_SCHEME.test(file) || !fs.existsSync(file)) registerSource(file, content);
+  const file = filePath(name);
+  const content = entry.contents.get(name);
+  if (content !== undefined && !originals.has(file) && (URL_SCHEME.test(file) || !isRegularFile(file))) {
+    originals.set(file, content); // counted in the map's bytes, dropped with the cache
   }
   return file;
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
 }
 
 /** A `file:` URL as a path; anything else (or a URL that is no local path) as it is. */

@@ -1,19 +1,12 @@
 /**
  * JavaScript stacks captured at a call (the external domain's sampled allocations, `track()`):
- * V8's call sites, whatever `Error.prepareStackTrace` the host installed, parsed with
- * `stacktrace-parser` into frames with exact 1-based call lines, this package's own frames
- * dropped, `file://` URLs as paths and source maps applied.
+ * V8's structured call sites, whatever `Error.prepareStackTrace` the host installed, kept as a
+ * compact text and parsed into frames with exact 1-based call lines, this package's own frames
+ * dropped (decided by own.ts), `file://` URLs as paths and source maps applied.
  */
-import * as path from 'node:path';
-import { parse as parseStack } from 'stacktrace-parser';
 import type { ResolvedFrame } from './profile.js';
-import { urlToFilename } from './resolve.js';
+import { captureCallSites, ownerAt, scriptKey, type CallSite } from './own.js';
 import { mapPosition } from './sourcemap.js';
-
-// Intrinsics, read once before anything is patched.
-const NativeError = Error;
-const captureStackTrace = Error.captureStackTrace;
-const callSiteToString = (site: unknown): string => String(site);
 
 /** A parsed stack, shared by the samples taken at the same place. */
 export interface Site {
@@ -21,65 +14,53 @@ export interface Site {
   readonly frames: readonly ResolvedFrame[];
   /** Frames in the whole stack, or `null` when the capture was cut at its limit. */
   readonly total: number | null;
+  /**
+   * The library's own allocation: the nearest frame to the call that is not neutral (Node's
+   * internals, node_modules, the external domain's wrappers) is the library's, as `frameOwner`
+   * decides for heap samples. Such samples are the tracer's, not the program's.
+   */
+  readonly own: boolean;
 }
 
-const PACKAGE_ROOT = path.resolve(__dirname, '..');
-const OWN_DIRS = [path.join(PACKAGE_ROOT, 'dist') + path.sep, path.join(PACKAGE_ROOT, 'src') + path.sep];
+// Separators of the stack text: no file name, function name or number holds them in practice,
+// and a frame that does is only misnamed, never mixed with another sample's.
+const FIELD = '\u0000';
+const FRAME = '\u0001';
 
-function isOwnFile(filename: string): boolean {
-  return filename.startsWith(OWN_DIRS[0]!) || filename.startsWith(OWN_DIRS[1]!);
-}
-
-/** V8's own format of frames (what Node prints), whatever `Error.prepareStackTrace` the host set. */
-function formatCallSites(_holder: unknown, callSites: readonly unknown[]): string {
-  let text = 'Error';
-  for (const site of callSites) text += `\n    at ${callSiteToString(site)}`;
-  return text;
-}
-
-type ErrorStatics = Record<'stackTraceLimit' | 'prepareStackTrace', unknown>;
-
-/** Sets a static of `Error` for the capture; returns false when it cannot be changed. */
-function setStatic(E: ErrorStatics, key: keyof ErrorStatics, value: unknown, desc: PropertyDescriptor | undefined): boolean {
-  if (desc === undefined || ('value' in desc && desc.writable === true)) {
-    E[key] = value;
-    return true;
+/** A call site's function name, as V8 prints it (`Type.method`, `new Class`, `async f`), or ''. */
+function siteName(site: CallSite): string {
+  const fn = site.getFunctionName();
+  let name: string;
+  if (site.isConstructor()) {
+    name = `new ${fn ?? '<anonymous>'}`;
+  } else if (!site.isToplevel()) {
+    const type = site.getTypeName();
+    const method = site.getMethodName();
+    const base = fn ?? method ?? '<anonymous>';
+    name = type !== null && type !== '' && !base.startsWith(`${type}.`) ? `${type}.${base}` : base;
+  } else {
+    name = fn ?? '';
   }
-  if (desc.configurable !== true) return false;
-  Object.defineProperty(E, key, { value, writable: true, enumerable: desc.enumerable ?? false, configurable: true });
-  return true;
-}
-
-/** Puts back what `setStatic` changed: the same value and the same descriptor. */
-function restoreStatic(E: ErrorStatics, key: keyof ErrorStatics, desc: PropertyDescriptor | undefined): void {
-  if (desc === undefined) delete E[key];
-  else if ('value' in desc && desc.writable === true) E[key] = desc.value;
-  else Object.defineProperty(E, key, desc);
+  return site.isAsync?.() === true && name !== '' ? `async ${name}` : name;
 }
 
 /**
- * The stack below `callee` as V8 prints it, at most `limit` frames. `Error.stackTraceLimit` and
- * `Error.prepareStackTrace` are set for the capture only (a host's formatter, such as
- * source-map-support's, is bypassed) and restored exactly.
+ * The stack below `callee`, at most `limit` frames, as text (the key that samples taken at the
+ * same place share): V8's structured call sites, so file names with spaces or parentheses and
+ * eval frames are read exactly, whatever `Error.prepareStackTrace` the host set (it is bypassed).
+ * Builtins (no file) are left out.
  */
 export function captureStack(callee: Function, limit: number): string {
-  const limitOwner = NativeError as unknown as ErrorStatics; // V8 reads the limit from the intrinsic
-  const formatOwner = (globalThis.Error ?? NativeError) as unknown as ErrorStatics; // Node reads the global's
-  const limitDesc = Reflect.getOwnPropertyDescriptor(limitOwner, 'stackTraceLimit');
-  const formatDesc = Reflect.getOwnPropertyDescriptor(formatOwner, 'prepareStackTrace');
-  let limitSet = false;
-  let formatSet = false;
-  try {
-    limitSet = setStatic(limitOwner, 'stackTraceLimit', limit, limitDesc);
-    formatSet = setStatic(formatOwner, 'prepareStackTrace', formatCallSites, formatDesc);
-    const holder: { stack?: unknown } = {};
-    captureStackTrace(holder, callee);
-    const stack = holder.stack; // formatted now, while our formatter is in place
-    return typeof stack === 'string' ? stack : '';
-  } finally {
-    if (formatSet) restoreStatic(formatOwner, 'prepareStackTrace', formatDesc);
-    if (limitSet) restoreStatic(limitOwner, 'stackTraceLimit', limitDesc);
+  const sites = captureCallSites(callee, limit);
+  let text = `${sites.length}`;
+  for (const site of sites) {
+    if (site.isNative()) continue;
+    const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? '';
+    const line = site.getLineNumber();
+    if (line === null) continue; // a builtin: folded into its caller
+    text += `${FRAME}${file === '' ? '<anonymous>' : file}${FIELD}${line}${FIELD}${site.getColumnNumber() ?? 0}${FIELD}${siteName(site)}`;
   }
+  return text;
 }
 
 /**
@@ -87,27 +68,31 @@ export function captureStack(callee: Function, limit: number): string {
  * builtins and this package's frames dropped, URLs as paths, source maps applied.
  */
 export function parseCapturedStack(stack: string, nframe: number, limit: number, sourceMaps: boolean): Site {
-  const parsed = parseStack(stack);
+  const parts = stack.split(FRAME);
+  const captured = Number(parts[0]);
   const frames: ResolvedFrame[] = [];
   let total = 0;
-  for (const f of parsed) {
-    if (f.file === null || f.lineNumber === null) continue; // a builtin: folded into its caller
-    const filename = urlToFilename(f.file);
-    if (isOwnFile(filename)) continue;
+  let owner: 'own' | 'user' | null = null;
+  for (let i = 1; i < parts.length; i++) {
+    const [file = '', lineText = '0', columnText = '0', name = ''] = parts[i]!.split(FIELD);
+    const lineno = Number(lineText);
+    const column = Number(columnText);
+    const mine = ownerAt(file, lineno, column);
+    if (owner === null) {
+      if (mine === 'own') owner = 'own';
+      else if (mine === null && !file.startsWith('node:') && !file.includes('/node_modules/')) owner = 'user';
+    }
+    if (mine !== null) continue; // the library's own frames
     total++;
     if (frames.length >= nframe) continue;
-    let frame: ResolvedFrame = {
-      filename,
-      lineno: f.lineNumber,
-      column: f.column ?? 0,
-      functionName: f.methodName === '<unknown>' ? null : f.methodName,
-    };
+    const filename = scriptKey(file);
+    let frame: ResolvedFrame = { filename, lineno, column, functionName: name === '' ? null : name };
     if (sourceMaps) {
-      const mapped = mapPosition(filename, frame.lineno, Math.max(frame.column, 1));
+      const mapped = mapPosition(filename, lineno, Math.max(column, 1));
       if (mapped !== null) frame = { ...frame, filename: mapped.file, lineno: mapped.line, column: mapped.column };
     }
     frames.push(frame);
   }
   if (frames.length === 0) frames.push({ filename: '<unknown>', lineno: 0, column: 0, functionName: null });
-  return { frames, total: parsed.length >= limit ? null : Math.max(total, 1) };
+  return { frames, total: captured >= limit ? null : Math.max(total, 1), own: owner === 'own' };
 }

@@ -6,10 +6,10 @@
  * measured false-alarm and detection rates.
  */
 import { AssertionError } from 'node:assert';
-import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { formatSize } from './format.js';
 import { sourceLine, type Frame } from './frame.js';
+import { ownerAt, stackShowsProgram } from './own.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, stop, takeSnapshot } from './tracer.js';
 
@@ -82,22 +82,6 @@ const DEFAULTS = { iterations: 1000, checkpoints: 10, threshold: 64, samplingInt
 /** Frames kept when `measureLeak` starts tracing itself: enough to tell whose code allocated (see `isOwnTrace`). */
 const OWN_NFRAME = 64;
 
-/** Directories of this package and of the packages it runs (source maps are parsed while snapshots are taken). */
-function ownDirectories(): string[] {
-  const root = path.join(__dirname, '..');
-  const dirs = [path.join(root, 'dist') + path.sep, path.join(root, 'src') + path.sep];
-  for (const dep of ['source-map-support', 'source-map', 'buffer-from', 'stacktrace-parser']) {
-    try {
-      dirs.push(path.dirname(require.resolve(`${dep}/package.json`)) + path.sep);
-    } catch {
-      // Not installed: nothing of it can be on a stack.
-    }
-  }
-  return dirs;
-}
-
-const OWN_DIRS = ownDirectories();
-
 function checkInt(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`options.${name} must be an integer in [${min}; ${max}], not ${String(value)}`);
@@ -128,8 +112,9 @@ function settings(options: LeakOptions): Settings {
   return { iterations, warmup, checkpoints, threshold, samplingInterval, limit };
 }
 
-function inOwnDirectory(filename: string): boolean {
-  return OWN_DIRS.some((dir) => filename.startsWith(dir));
+/** The library's own frame (own.ts decides, by generated position; the tracer folds such frames out of tracebacks). */
+function isOwn(f: Frame): boolean {
+  return ownerAt(f.filename, f.lineno, f.column ?? 0) !== null;
 }
 
 /**
@@ -143,7 +128,7 @@ function inOwnDirectory(filename: string): boolean {
 function isOwnTrace(frames: readonly Frame[]): boolean {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i]!;
-    if (inOwnDirectory(f.filename)) return f.functionName === null || !BOUNDARY.has(f.functionName);
+    if (isOwn(f)) return f.functionName === null || !BOUNDARY.has(f.functionName);
   }
   return false;
 }
@@ -185,25 +170,29 @@ function makeCanary(): () => unknown {
  * Throws unless `snapshot` holds the canary that `callUnderTest` just allocated: if the tracer
  * left out what the code under test allocates, every leak would pass unseen.
  */
-function checkCanary(snapshot: Snapshot, interval: number, canary: unknown[]): void {
+function checkCanary(snapshot: Snapshot, interval: number, canary: unknown[], programSeen: boolean | null): void {
   const bytes = CANARY_ELEMENTS * 8;
+  // The canary is compiled apart from the program (new Function): the caller's own frames tell
+  // whether the program's code is taken for the library's (inside a bundle, one file holds both).
+  if (programSeen === false) throw blind('the code that called measureLeak is taken for the library\'s own');
   if (interval > bytes / 8) return;
   const seen = snapshot.statistics('lineno').some((stat) => stat.size >= bytes && stat.traceback.at(-1)?.functionName === CANARY_NAME);
-  if (!seen || canary.length !== CANARY_ELEMENTS) {
-    const err = new Error('measureLeak cannot see what the code under test allocates: a 1 MiB array allocated ' +
-      'through its measuring loop is missing from the snapshot, so every leak would pass unseen');
-    (err as Error & { code: string }).code = 'ERR_TRACEMALLOC_BLIND';
-    throw err;
-  }
+  if (!seen || canary.length !== CANARY_ELEMENTS) throw blind('a 1 MiB array allocated through its measuring loop is missing from the snapshot');
 }
 
-const BOUNDARY = new Set([callUnderTest.name, runCalls.name, 'measureLeak']);
+function blind(why: string): Error {
+  const err = new Error(`measureLeak cannot see what the code under test allocates: ${why}, so every leak would pass unseen`);
+  (err as Error & { code: string }).code = 'ERR_TRACEMALLOC_BLIND';
+  return err;
+}
+
+const BOUNDARY = new Set([callUnderTest.name, runCalls.name, measureLeak.name]);
 
 /** The frame a trace is charged to: the most recent one outside Node.js internals and this package (else the most recent). */
 function siteFrame(frames: readonly Frame[]): Frame | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i]!;
-    if (!f.filename.startsWith('node:') && f.filename !== '<unknown>' && !inOwnDirectory(f.filename)) return f;
+    if (!f.filename.startsWith('node:') && f.filename !== '<unknown>' && !isOwn(f)) return f;
   }
   return frames[frames.length - 1];
 }
@@ -237,6 +226,9 @@ function siteTotals(snapshot: Snapshot): { total: number; sites: Map<string, Sit
   return { total, sites };
 }
 
+/** Sites of the library's own code (the measuring loop), for the report's note. */
+const OWN_SITES = new WeakSet<LeakSite>();
+
 /**
  * The sites that grew, biggest first. Sites in this package are the measuring loop's own few
  * bytes unless V8 inlined the code under test into it: they are listed only above `ownMinimum`.
@@ -247,8 +239,9 @@ function growingSites(first: Map<string, SiteTotal>, last: Map<string, SiteTotal
     const before = first.get(key);
     const sizeDiff = site.size - (before?.size ?? 0);
     if (!(sizeDiff > 0)) continue;
-    if (site.frame !== undefined && inOwnDirectory(site.frame.filename) && sizeDiff <= ownMinimum) continue;
-    out.push({
+    const own = site.frame !== undefined && isOwn(site.frame);
+    if (own && sizeDiff <= ownMinimum) continue;
+    const leakSite: LeakSite = {
       filename: site.frame?.filename ?? '<unknown>',
       lineno: site.frame?.lineno ?? 0,
       functionName: site.frame?.functionName ?? null,
@@ -257,7 +250,9 @@ function growingSites(first: Map<string, SiteTotal>, last: Map<string, SiteTotal
       sizeDiff,
       count: site.count,
       countDiff: site.count - (before?.count ?? 0),
-    });
+    };
+    if (own) OWN_SITES.add(leakSite);
+    out.push(leakSite);
   }
   return out.sort((a, b) => b.sizeDiff - a.sizeDiff || b.countDiff - a.countDiff).slice(0, limit);
 }
@@ -307,6 +302,7 @@ function settle(): Promise<void> {
 export async function measureLeak(fn: (iteration: number) => unknown, options: LeakOptions = {}): Promise<LeakReport> {
   if (typeof fn !== 'function') throw new TypeError('fn must be a function');
   const s = settings(options);
+  const programSeen = stackShowsProgram(measureLeak);
   const startedHere = !isTracing();
   if (startedHere) start(OWN_NFRAME, { samplingInterval: s.samplingInterval });
   try {
@@ -321,7 +317,7 @@ export async function measureLeak(fn: (iteration: number) => unknown, options: L
     await settle();
     const startSnapshot = takeSnapshot();
     const interval = startSnapshot.samplingInterval ?? s.samplingInterval;
-    checkCanary(startSnapshot, interval, canary);
+    checkCanary(startSnapshot, interval, canary, programSeen);
     const first = siteTotals(startSnapshot).sites;
     let last: Map<string, SiteTotal> = first;
     let done = 0;
@@ -372,7 +368,7 @@ export function formatLeakReport(report: LeakReport): string {
     lines.push('growing sites (estimates; on the V8 heap, the line is where the allocating function starts):');
     for (const site of report.sites) {
       const fn = site.functionName === null ? '' : ` ${site.functionName}()`;
-      const note = inOwnDirectory(site.filename) ? ' [code that V8 inlined into the measuring loop]' : '';
+      const note = OWN_SITES.has(site) ? ' [code that V8 inlined into the measuring loop]' : '';
       lines.push(`  ${site.filename}:${site.lineno}${fn}: ${formatSize(site.sizeDiff, true)}, ` +
         `${signed(Math.round(site.countDiff))} objects (${perCall(site.sizeDiff)} per call)${note}`);
       if (site.line !== '') lines.push(`      ${site.line}`);

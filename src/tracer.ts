@@ -11,7 +11,9 @@ import { TracingSession } from './session.js';
 import { NotTracingError } from './session-errors.js';
 import { parseStartArgs, type StartOptions } from './session-options.js';
 import type { Snapshot } from './snapshot.js';
-import { Frame, Traceback } from './frame.js';
+import type { Traceback } from './frame.js';
+import { assertOwnCodeKnown } from './own.js';
+import { objectTraceback } from './object-traceback.js';
 
 export { HEAP_DOMAIN, EXTERNAL_DOMAIN } from './session.js';
 export { DEFAULT_SAMPLING_INTERVAL, type StartOptions } from './session-options.js';
@@ -35,6 +37,7 @@ let tracebackLimit = 1;
  * `start(nframe=1)`). Already tracing: the arguments are checked, then nothing changes.
  */
 export function start(nframe?: number | StartOptions, options?: StartOptions): void {
+  assertOwnCodeKnown();
   const parsed = parseStartArgs(nframe, options);
   if (session !== null) return;
   // One copy of tracemalloc at a time traces in a thread (owner.ts): this module is the claim.
@@ -152,15 +155,5 @@ export function takeSnapshot(): Snapshot {
  */
 export function getObjectTraceback(obj: unknown): Traceback | null {
   const s = session;
-  if (s === null || s.tracker === null) return null;
-  const stack = s.tracker.stackOf(obj);
-  if (stack === null) return null;
-  const frames = [];
-  for (const f of stack) {
-    const r = s.resolver.resolve({ functionName: f.functionName, scriptId: f.scriptId, url: f.url, lineNumber: f.line - 1, columnNumber: f.column - 1 });
-    if (r !== null) frames.push(r);
-  }
-  if (frames.length === 0) return null;
-  const kept = frames.slice(0, tracebackLimit).map((r) => new Frame(r.filename, r.lineno, { column: r.column || null, functionName: r.functionName }));
-  return new Traceback(kept, frames.length);
+  return objectTraceback(s === null ? null : { tracker: s.tracker, resolver: s.resolver, tracebackLimit }, obj);
 }

@@ -6,10 +6,16 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import * as tracemalloc from 'tracemalloc';
+import { DEFAULT_MAX_BYTES, MAX_META_DEPTH, MAX_SNAPSHOT_FRAMES, MAX_TRACE_VALUE } from '#internal/persist';
+import { MAX_PROFILE_FRAMES } from '#internal/export/heapprofile';
+import { MAX_UNSCALE_STEPS } from '#internal/unscale';
+import { STREAM_STALL_MS } from '#internal/write-file';
+import { MAX_OBJECT_TRACEBACK_HEAP } from '#internal/object-traceback';
 
 const {
   DomainFilter, Filter, Frame, Snapshot, Trace, Traceback, Traces, Statistic, StatisticDiff,
@@ -26,6 +32,10 @@ const REGENERATE = 'node scripts/bad-input-doc.js';
 /** A JSON file that is not a snapshot, with a fixed name and size (build/ is not in git). */
 const NOT_A_SNAPSHOT = 'build/not-a-snapshot.json';
 fs.writeFileSync(NOT_A_SNAPSHOT, '{"name": "not a snapshot"}\n');
+/** A FIFO that no process reads: dump() must refuse it, not wait or replace it. */
+const NO_READER_FIFO = 'build/no-reader.fifo';
+fs.rmSync(NO_READER_FIFO, { force: true });
+execFileSync('mkfifo', [NO_READER_FIFO]);
 
 /** The error every trap of HOSTILE throws: it must reach the caller unchanged. */
 class HostileError extends Error {
@@ -90,6 +100,23 @@ function reporter(options: unknown): void {
 function withSizes(size: unknown[]): never {
   const json = snap.toJSON();
   return { ...json, traces: { ...json.traces, size } } as never;
+}
+
+/** `snap.toJSON()` with two traces of the given sizes. */
+function withTwoTraces(size: number[]): never {
+  const json = snap.toJSON();
+  return { ...json, traces: { domain: [0, 0], size, count: [1, 1], traceback: [0, 0] } } as never;
+}
+
+/** `traces` traces that all share one traceback of `depth` frames. */
+function sharedDeepTraceback(depth: number, traces: number): never {
+  const json = snap.toJSON();
+  return {
+    ...json,
+    frames: { filename: Array(depth).fill(0), lineno: Array.from({ length: depth }, (_, i) => i + 1), column: Array(depth).fill(0), function: Array(depth).fill(-1), source: Array(depth).fill(-1) },
+    tracebacks: { offsets: [0, depth], frames: Array.from({ length: depth }, (_, i) => i), totalNframe: [depth] },
+    traces: { domain: Array(traces).fill(0), size: Array(traces).fill(1), count: Array(traces).fill(1), traceback: Array(traces).fill(0) },
+  } as never;
 }
 
 /** An array nested `depth` levels deep: `[[[…0…]]]`. */
@@ -209,7 +236,12 @@ const CASES: Case[] = [
   { api: 'snapshot.filterTraces(filters)', call: "s.filterTraces([{ inclusive: true, filenamePattern: '*' }])", run: () => snap.filterTraces([{ inclusive: true, filenamePattern: '*' }] as never), expect: ['TypeError', /^filters\[0\] must be a Filter or a DomainFilter, not Object$/] },
   { api: 'snapshot.dump(path)', call: "s.dump('')", run: () => snap.dump(''), expect: ['TypeError', /^dump\(\) needs a file path \(a non-empty string\)$/] },
   { api: 'snapshot.dump(path)', call: 's.dump(42)', run: () => snap.dump(42 as never), expect: ['TypeError', /^dump\(\) needs a file path \(a non-empty string\)$/] },
-  { api: 'snapshot.dump(path)', call: "s.dump('no-such-dir/out.json')", run: () => snap.dump('no-such-dir/out.json'), expect: ['Error', /^ENOENT: no such file or directory, open 'no-such-dir\/\.out\.json\.\d+\.tmp'$/] },
+  { api: 'snapshot.dump(path)', call: "s.dump('no-such-dir/out.json')", run: () => snap.dump('no-such-dir/out.json'), expect: ['Error', /^ENOENT: no such file or directory, dump 'no-such-dir\/out\.json'$/] },
+  { api: 'snapshot.dump(path)', call: "s.dump('build')", run: () => snap.dump('build'), expect: ['Error', /^EISDIR: illegal operation on a directory, dump 'build'$/] },
+  {
+    api: 'snapshot.dump(path)', call: "s.dump('build/no-reader.fifo')", run: () => snap.dump(NO_READER_FIFO),
+    expect: ['Error', /^ENXIO: no process is reading this FIFO \(dump\(\) does not wait for one\), dump 'build\/no-reader\.fifo'$/],
+  },
 
   // --- Snapshot files and JSON ----------------------------------------------------------------
   { api: 'Snapshot.load(path, options?)', call: "Snapshot.load('')", run: () => Snapshot.load(''), expect: ['TypeError', /^load\(\) needs a file path \(a non-empty string\)$/] },
@@ -221,6 +253,7 @@ const CASES: Case[] = [
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: 0 })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: 0 }), expect: ['TypeError', /^maxBytes must be an integer number of bytes in \[1; \d+\], not 0$/] },
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: Infinity })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: Infinity }), expect: ['TypeError', /^maxBytes must be an integer number of bytes in \[1; \d+\], not Infinity$/] },
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: '1e6' })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: '1e6' } as never), expect: ['TypeError', /^maxBytes must be an integer number of bytes in \[1; \d+\], not "1e6"$/] },
+  { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxFrames: 0.5 })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxFrames: 0.5 }), expect: ['TypeError', /^maxFrames must be an integer number of frames >= 1, not 0\.5$/] },
   { api: 'Snapshot.load(path, options?)', call: `Snapshot.load('${NOT_A_SNAPSHOT}', { maxBytes: 10 })`, run: () => Snapshot.load(NOT_A_SNAPSHOT, { maxBytes: 10 }), expect: ['SnapshotFormatError', /^build\/not-a-snapshot\.json: the file is 27 bytes, over the limit of 10 bytes \(LoadOptions\.maxBytes\)$/] },
   { api: 'Snapshot.fromJSON(value)', call: 'Snapshot.fromJSON(null)', run: () => Snapshot.fromJSON(null as never), expect: ['SnapshotFormatError', /^the JSON value: not a tracemalloc snapshot \(expected a JSON object\)$/] },
   { api: 'Snapshot.fromJSON(value)', call: "Snapshot.fromJSON('{}')", run: () => Snapshot.fromJSON('{}' as never), expect: ['SnapshotFormatError', /^the JSON value: not a tracemalloc snapshot \(expected a JSON object\)$/] },
@@ -232,8 +265,17 @@ const CASES: Case[] = [
     api: 'Snapshot.fromJSON(value)', call: '{ ...s.toJSON(), version: 2 }', run: () => Snapshot.fromJSON({ ...snap.toJSON(), version: 2 } as never),
     expect: ['SnapshotFormatError', /^the JSON value: written in format version 2, newer than this reader's version 1; upgrade tracemalloc to read it$/],
   },
-  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [10n]', run: () => Snapshot.fromJSON(withSizes([10n])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0, not 10n$/] },
-  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [[[…100,000 levels…]]]', run: () => Snapshot.fromJSON(withSizes([nested(100_000)])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0, not Array$/] },
+  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [10n]', run: () => Snapshot.fromJSON(withSizes([10n])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0 and <= 9007199254740991, not 10n$/] },
+  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [[[…100,000 levels…]]]', run: () => Snapshot.fromJSON(withSizes([nested(100_000)])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0 and <= 9007199254740991, not Array$/] },
+  { api: 'Snapshot.fromJSON(value)', call: 'traces.size = [1e308]', run: () => Snapshot.fromJSON(withSizes([1e308])), expect: ['SnapshotFormatError', /^the JSON value: "traces\.size\[0\]" must be a finite number >= 0 and <= 9007199254740991, not 1e\+308$/] },
+  {
+    api: 'Snapshot.fromJSON(value)', call: 'traces.size = [2 ** 52, 2 ** 52]', run: () => Snapshot.fromJSON(withTwoTraces([2 ** 52, 2 ** 52])),
+    expect: ['SnapshotFormatError', /^the JSON value: the trace sizes add up to 9007199254740992 bytes, more than 9007199254740991 \(2\^53 - 1\)$/],
+  },
+  {
+    api: 'Snapshot.fromJSON(value)', call: '20,000 traces sharing a 5,000-frame traceback', run: () => Snapshot.fromJSON(sharedDeepTraceback(5000, 20_000)),
+    expect: ['SnapshotFormatError', /^the JSON value: its traces hold 100000000 frames in all \(each trace counts its traceback's frames\), more than the 67108864 this reader accepts \(LoadOptions\.maxFrames\)$/],
+  },
   { api: 'Snapshot.fromJSON(value)', call: 'Snapshot.fromJSON(HOSTILE)', run: () => Snapshot.fromJSON(HOSTILE), expect: 'hostile' },
 
   // --- Filters --------------------------------------------------------------------------------
@@ -341,8 +383,9 @@ function seen(c: Case, o: Outcome): string {
   const error = o.error;
   if (!(error instanceof Error)) return `throws \`${inspect(error)}\``;
   if (error instanceof HostileError) return `the Proxy's own error, unchanged (\`${error.message}\`)`;
-  // dump() writes through a temporary file named after the process: show it as <pid>.
-  const message = error.message.replace(`.${process.pid}.tmp`, '.<pid>.tmp');
+  // dump()'s errors name the caller's path, never its temporary file.
+  const message = error.message;
+  assert.ok(!message.includes('.tmp'), `an error names a temporary file: ${message}`);
   const code = (error as NodeJS.ErrnoException).code;
   return `\`${error.name}: ${message}\`${typeof code === 'string' ? ` (\`code: '${code}'\`)` : ''}`;
 }
@@ -374,16 +417,49 @@ const INTRO = [
   `- "Not found" is a value (\`null\`, \`undefined\`, \`''\`), as in Python, not an error.`,
   '- A function without parameters (`stop`, `isTracing`, `clearTraces`, `getTracebackLimit`,',
   '  `getTracedMemory`, `resetPeak`, `getTracemallocMemory`) ignores extra arguments, as JavaScript does.',
-  `- File-system errors of \`dump()\` are Node's own (\`ENOENT\`, \`EACCES\`…), with their \`code\`.`,
+  `- File-system errors of \`dump()\` keep Node's \`code\` (\`ENOENT\`, \`EACCES\`…) and name the path the caller`,
+  '  gave, never the temporary file; a directory, a block device or socket, and a FIFO that no process',
+  '  reads are refused, never replaced (docs/file-format.md says where each kind of path is written).',
   '',
   '`s` is a small snapshot, `tb` a one-frame traceback, `p` a valid `.heapprofile` text, and',
   '`HOSTILE` a `Proxy` whose every trap throws.',
   '',
 ];
 
-/** docs/bad-input.md: the prose, then one table row per case (the function named on its first). */
+const MiB = (n: number): string => `${n / 2 ** 20} MiB`;
+
+/**
+ * What each reader of untrusted input may cost at most, from the constants the code uses (so the
+ * doc cannot drift from them). Each is tested: test/bounded-readers.test.ts, test/unscale.test.ts,
+ * test/dump-targets.test.ts, test/fuzz.test.ts.
+ */
+const BOUNDS = [
+  '## Bounds',
+  '',
+  'Every reader of untrusted input is bounded in time and memory; past a bound, the input is refused',
+  'with an error naming it (or, for unscaling, answered by an estimate). `test/fuzz.test.ts` checks',
+  `that no mutated input takes more than a few seconds.`,
+  '',
+  '| Input | Bound | What happens past it |',
+  '|---|---|---|',
+  `| snapshot file, \`.heapprofile\` file | ${MiB(DEFAULT_MAX_BYTES)} of JSON, after gunzip (\`LoadOptions.maxBytes\`) | refused before parsing; gzip stops at the limit |`,
+  `| snapshot file, \`fromJSON\`, \`.heapprofile\` | ${MAX_SNAPSHOT_FRAMES} (2^26) frames in all over the traces, each trace counting its traceback (\`LoadOptions.maxFrames\`) | refused: a 2.6 MiB file of 200,000 traces sharing a 50,000-frame traceback (10^10 frames) made \`top --cumulative\` run 170 s; 2^26 frames take about a second to walk |`,
+  `| trace sizes and counts | each in [0; ${MAX_TRACE_VALUE}] (2^53 - 1), and so their sums over the snapshot | refused: every sum a report makes stays finite, so a file that loads can always be displayed |`,
+  `| \`meta\` | ${MAX_META_DEPTH} levels of nesting | refused (writing it back would overflow the stack) |`,
+  `| \`.heapprofile\` call tree | ${MAX_PROFILE_FRAMES} (2^24) frames over the distinct sampled stacks | refused (a chain of 20,000 nodes would cost the square of its depth) |`,
+  `| \`.heapprofile\` unscaling (object size and count of a sample) | about sqrt(size) steps a size, ${MAX_UNSCALE_STEPS} (2^23) steps a profile (\`MAX_UNSCALE_STEPS\`) | the remaining sizes get the continuous estimate; a profile V8 wrote stays far below (72 steps a size on average at 512 KiB) |`,
+  '| deep call trees (`toHeapProfile`, `export --format heapprofile`) | none: written with an explicit stack (`heapProfileToText`), read iteratively | 65,535-frame tracebacks export and read back; `JSON.stringify(toHeapProfile(s))` itself overflows near 2,000 frames |',
+  `| \`dump()\` to a FIFO or device | ${STREAM_STALL_MS / 1000} s without progress; no reader at all is refused at once | \`ETIMEDOUT\` / \`ENXIO\` naming the path |`,
+  `| \`getObjectTraceback(obj)\` | ${MiB(MAX_OBJECT_TRACEBACK_HEAP)} of used heap; the heap snapshot file is read in 1 MiB chunks, never as one string | \`ERR_TRACEMALLOC_HEAP_TOO_LARGE\`. V8 builds and writes the snapshot at about 2 bytes of file per byte of heap: at 88 MiB of used heap the call peaked at 2.0 GB and took 91 s on a loaded 2-core machine (the old whole-text parse: 2.5 GB; a 300 MiB heap reached 9 GB and failed with ERR_STRING_TOO_LONG) |`,
+  '',
+  'Source files and source maps (`--read-sources`, `readSources`, `sourceMaps`) and the HTTP handler',
+  'have their own bounds: docs/source-maps.md and docs/services.md.',
+  '',
+];
+
+/** docs/bad-input.md: the prose, the bounds, then one table row per case (the function named on its first). */
 function renderDoc(): string {
-  const lines = [...INTRO, '| Function | Call | What the caller sees |', '|---|---|---|'];
+  const lines = [...INTRO, ...BOUNDS, '## Bad arguments', '', '| Function | Call | What the caller sees |', '|---|---|---|'];
   let api = '';
   for (const c of CASES) {
     const o = runCase(c);

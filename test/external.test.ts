@@ -134,14 +134,17 @@ test('<external>:0 holds what is not attributed: the total is process.memoryUsag
   const total = Array.from(snapshot.traces).reduce((sum, tr) => sum + tr.size, 0);
   assert.ok(Math.abs(total - added) < 1, `added ${added}, traces ${total}`);
   const remainder = snapshot.statistics('lineno').find((s) => s.traceback.at(0)!.filename === '<external>');
-  assert.ok(remainder !== undefined && remainder.traceback.at(0)!.lineno === 0, 'an <external>:0 trace');
+  // No remainder when the sampled small buffers are over-estimated past arrayBuffers (then the
+  // total is the attributed bytes; the bound below still holds).
+  if (remainder !== undefined) assert.equal(remainder.traceback.at(0)!.lineno, 0, 'an <external>:0 trace');
+  else assert.ok(added >= arrayBuffers, `no <external>:0 trace although ${added} < arrayBuffers ${arrayBuffers}`);
   // The remainder is arrayBuffers minus the attributed bytes when positive, so the total is
   // max(arrayBuffers, attributed): it exceeds arrayBuffers only when the sampled small buffers are
   // over-estimated, by at most their sampling error; large ones are exact. Nothing allocates an
   // ArrayBuffer between addTraces and the read above.
   const tolerance = samplingBound(10_000 * 100, interval);
   assert.ok(Math.abs(total - arrayBuffers) <= tolerance, `total ${total}, arrayBuffers ${arrayBuffers}, tolerance ${tolerance}`);
-  assert.ok(t.tracedBytes >= 32 * MiB && t.tracedBytes <= total);
+  assert.ok(t.tracedBytes >= 32 * MiB && t.tracedBytes <= total, `traced ${t.tracedBytes}, total ${total}`);
 });
 
 test('the builtins behave as before while tracing: instanceof, subclasses, name, length, statics', () => {

@@ -6,7 +6,9 @@
  * refused with a `SnapshotFormatError` whose message starts with the input's name: never another
  * error, never a hang (the test's timeout), never a polluted prototype.
  *
- * A failure prints the seed, the round and the mutations, so it replays exactly.
+ * Whole columns of extreme numbers and crafted intervals, sample sizes and counts reach the
+ * bounds (sums within 2^53, frames in traces, unscaling steps), and every input must take less
+ * than MAX_INPUT_MS. A failure prints the seed, the round and the mutations, so it replays exactly.
  */
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -19,7 +21,7 @@ import * as tracemalloc from 'tracemalloc';
 import { readHeapProfile } from '#internal/export/heapprofile';
 import { prng } from './helpers/prng.js';
 
-const { Frame, Snapshot, SnapshotFormatError, formatTop, renderHtmlReport, snapshotFromHeapProfile, toHeapProfile, toPprof } = tracemalloc;
+const { Frame, Snapshot, SnapshotFormatError, formatTop, heapProfileToText, renderHtmlReport, snapshotFromHeapProfile, toHeapProfile, toPprof } = tracemalloc;
 type Snapshot = tracemalloc.Snapshot;
 
 /**
@@ -31,11 +33,17 @@ const SCALE = Number(process.env.TRACEMALLOC_FUZZ_SCALE ?? 1);
 /** Rounds per target: about 4,500 inputs, about 2 s on one CI core. */
 const ROUNDS = {
   fileText: 1200 * SCALE, fileGzip: 300 * SCALE, value: 1500 * SCALE, heapText: 700 * SCALE, heapValue: 700 * SCALE, heapFile: 120 * SCALE,
+  columns: 150 * SCALE, heapNumbers: 30 * SCALE,
 };
 /** A hang fails the test instead of blocking CI. */
 const TIMEOUT_MS = 60_000;
 /** Refusals must be readable: a message never echoes a huge part of the input. */
 const MAX_MESSAGE = 1000;
+/**
+ * One input (reading it, then using the snapshot) must take less than this: the readers' bounds
+ * (docs/bad-input.md) keep every input far under it, so a slower one is a reader without a bound.
+ */
+const MAX_INPUT_MS = 5_000;
 
 class Rng {
   readonly #next: () => number;
@@ -172,6 +180,50 @@ function weird(rng: Rng, jsOnly: boolean): Json {
   ];
   const js: (() => Json)[] = [() => NaN, () => Infinity, () => -Infinity, () => undefined, () => 10n, () => Symbol('s'), () => () => 1];
   return rng.pick(jsOnly && rng.chance(0.3) ? js : json)();
+}
+
+/** Extreme numbers for `fillColumn` and `heapNumbers`: past every bound, at it, and costly ones. */
+const EXTREMES = [1e308, 2 ** 53, 2 ** 53 - 1, 2 ** 52, 1e15 + 4, 1e12, 1e12 + 3988, 2 ** 31 - 1, 4 * 0x3fffffff];
+
+/**
+ * Fills one whole array of the value (a column of traces, a list of samples' fields) with one
+ * extreme number, or appends thousands of copies of one of its entries: the inputs whose cost or
+ * sums a single replaced value cannot reach (two sizes of 1e308 overflow a sum; 200,000 traces
+ * sharing a deep traceback cost its depth each).
+ */
+function fillColumn(rng: Rng, root: Json, log: string[]): void {
+  const arrays = containers(root).filter((c): c is unknown[] => Array.isArray(c) && c.length > 0);
+  if (arrays.length === 0) return;
+  const a = rng.pick(arrays);
+  if (rng.chance(0.5)) {
+    const v = rng.pick(EXTREMES);
+    log.push(`fill an array of ${a.length} with ${v}`);
+    a.fill(v);
+  } else {
+    const n = 1000 + rng.int(20_000);
+    const item = a[rng.int(a.length)];
+    log.push(`append ${n} copies of ${describe(item)}`);
+    for (let i = 0; i < n; i++) a.push(typeof item === 'object' && item !== null ? structuredCloneSafe(item) : item);
+  }
+}
+
+/**
+ * The numbers of a `.heapprofile` that set its cost: the interval (1e12 made unscaling scan for
+ * minutes), sample sizes (distinct sizes near the interval), and many samples at the deepest node.
+ */
+function heapNumbers(rng: Rng, value: Json, log: string[]): void {
+  const v = value as { samples?: { size?: unknown; nodeId?: unknown }[]; tracemalloc?: { samplingInterval?: unknown } };
+  if (!Array.isArray(v.samples) || v.samples.length === 0) return;
+  const interval = rng.pick([1e12, 1e300, 2 ** 31 - 1, 524288, 5e-324]);
+  if (typeof v.tracemalloc === 'object' && v.tracemalloc !== null) v.tracemalloc.samplingInterval = interval;
+  const n = 2000 + rng.int(8_000);
+  const base = v.samples[0]!;
+  const odd = rng.chance(0.5);
+  log.push(`interval ${interval}, ${n} samples of distinct ${odd ? 'odd' : 'multiple-of-4'} sizes near it`);
+  const near = Math.min(interval, 2 ** 50);
+  for (let i = 1; i <= n; i++) v.samples.push({ ...base, size: odd ? near + 2 * i + 1 : near + 4 * i * 997 });
+  // The counts of the extension no longer match the samples: drop them.
+  if (typeof v.tracemalloc === 'object' && v.tracemalloc !== null) delete (v.tracemalloc as Record<string, unknown>).counts;
 }
 
 /** Every [container, key] of a value, the root excluded, cut at a bounded depth. */
@@ -480,7 +532,7 @@ function exercise(s: Snapshot, heavy: boolean, textual: boolean): void {
   if (heavy) {
     toPprof(s);
     const profile = toHeapProfile(s);
-    snapshotFromHeapProfile(textual ? JSON.stringify(profile) : profile);
+    snapshotFromHeapProfile(textual ? heapProfileToText(profile) : profile);
     renderHtmlReport(s, { diffFrom: reference, maxStacks: 50 });
   }
 }
@@ -490,9 +542,15 @@ function check(target: string, round: number, mutations: string[], where: string
   const tally = counts.get(target) ?? { loaded: 0, refused: 0, reasons: new Set<string>() };
   counts.set(target, tally);
   let snapshot: Snapshot;
+  const started = performance.now();
+  const slow = (what: string): void => {
+    const ms = performance.now() - started;
+    if (ms > MAX_INPUT_MS) failures.push({ target, round, mutations, problem: `${what} took ${Math.round(ms)} ms, over ${MAX_INPUT_MS} ms` });
+  };
   try {
     snapshot = read();
   } catch (err) {
+    slow('refusing it');
     tally.refused++;
     if (err instanceof Error) tally.reasons.add(err.message.slice(where.length).replace(/-?\d+(\.\d+)?(e[-+]?\d+)?|"[^"]*"|\([^)]*\)/g, '#'));
     const ok = err instanceof SnapshotFormatError &&
@@ -508,6 +566,7 @@ function check(target: string, round: number, mutations: string[], where: string
   tally.loaded++;
   try {
     exercise(snapshot, round % 10 === 0, textual);
+    slow('loading and using it');
   } catch (err) {
     failures.push({ target, round, mutations, problem: `loaded, then failed: ${err instanceof Error ? `${err.name}: ${err.message.slice(0, 300)}\n${err.stack?.split('\n').slice(1, 4).join('\n')}` : inspect(err)}` });
   }
@@ -618,6 +677,21 @@ test('Snapshot.fromJSON on mutated values (JSON types and other JavaScript value
 });
 
 /** The valid heap profiles: toHeapProfile of each base snapshot, a node --heap-prof file, an old one. */
+test('Snapshot.fromJSON on whole columns of extreme numbers and thousands of copied entries', { timeout: TIMEOUT_MS }, (t) => {
+  failures.length = 0;
+  counts.clear();
+  const rng = new Rng(SEED + 7);
+  const values = baseTexts();
+  for (let round = 0; round < ROUNDS.columns; round++) {
+    const log: string[] = [];
+    const value = JSON.parse(rng.pick(values)) as Json;
+    for (let m = 1 + rng.int(2); m > 0; m--) fillColumn(rng, value, log);
+    check('fromJSON columns', round, log, 'the JSON value', () => Snapshot.fromJSON(value), false);
+  }
+  assertNoPollution();
+  reportFailures(t);
+});
+
 function heapTexts(): string[] {
   return [...baseSnapshots().map((s) => JSON.stringify(toHeapProfile(s))), JSON.stringify(nodeHeapProf()), JSON.stringify(oldHeapProf())];
 }
@@ -663,6 +737,22 @@ test('snapshotFromHeapProfile on mutated .heapprofile values (deep trees, duplic
     }
     for (let m = 1 + rng.int(3); m > 0; m--) value = mutateValue(rng, value, true, log);
     check('heapprofile value', round, log, 'the heap profile', () => snapshotFromHeapProfile(value), false);
+  }
+  assertNoPollution();
+  reportFailures(t);
+});
+
+test('snapshotFromHeapProfile on crafted intervals, sample sizes and sample counts stays bounded', { timeout: TIMEOUT_MS }, (t) => {
+  failures.length = 0;
+  counts.clear();
+  const rng = new Rng(SEED + 8);
+  const texts = heapTexts();
+  for (let round = 0; round < ROUNDS.heapNumbers; round++) {
+    const log: string[] = [];
+    const value = JSON.parse(rng.pick(texts)) as Json;
+    heapNumbers(rng, value, log);
+    if (rng.chance(0.3)) fillColumn(rng, value, log);
+    check('heapprofile numbers', round, log, 'the heap profile', () => snapshotFromHeapProfile(value), false);
   }
   assertNoPollution();
   reportFailures(t);

@@ -5,8 +5,12 @@ import { addProfile, unscaleSample } from '#internal/profile';
 import { CallFrameResolver, frameOwner } from '#internal/resolve';
 import { StoreBuilder } from '#internal/store';
 import { Snapshot } from '#internal/snapshot';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtin, cf, node, profile, root } from './helpers/profiles.js';
+// Loaded so that their position ranges are known (own.ts: a module not loaded has no frames).
+import 'tracemalloc';
+import 'tracemalloc/testing';
 
 function convert(p: Parameters<typeof addProfile>[1], nframe = 10, interval = 65536) {
   const builder = new StoreBuilder();
@@ -112,7 +116,10 @@ test("the tracer's own allocations are left out; the nearest owner of a stack de
   const ours = node(cf('takeSnapshot', path.join(dist, 'tracer.js'), 190), [parse]);
   // A Buffer made through the external-domain wrapper: Node's internals, then the wrapper.
   const internals = node(cf('allocate', 'node:buffer', 400));
-  const wrapper = node(cf('alloc', path.join(dist, 'external.js'), 40), [internals]);
+  // (a line inside the wrappers' neutral region of external.js; the rest of that module is the tracer's)
+  const externalJs = fs.readFileSync(path.join(dist, 'external.js'), 'utf8').split('\n');
+  const wrapperLine = externalJs.findIndex((l) => l.startsWith('function wrapFactory(')) + 1;
+  const wrapper = node(cf('alloc', path.join(dist, 'external.js'), wrapperLine), [internals]);
   // The code under test of tracemalloc/testing: user code called back by the tracer.
   const measured = node(cf('leaky', '/app/leaky.js', 3));
   const testing = node(cf('measureLeak', path.join(dist, 'testing.js'), 80), [measured]);
@@ -126,6 +133,12 @@ test("the tracer's own allocations are left out; the nearest owner of a stack de
   assert.deepEqual(snapshot.traces.slice().map((t) => t.traceback.at(-1)!.functionName), ['handler', 'allocate', 'leaky']);
   assert.equal(frameOwner(cf('x', 'file://' + path.join(dist, 'snapshot.js'), 1)), 'own');
   assert.equal(frameOwner(cf('x', '/elsewhere/dist/snapshot.js', 1)), 'user');
+  // The external domain's bookkeeping (outside the wrappers' region) is the tracer's.
+  const recordLine = externalJs.findIndex((l) => l.includes('#record(result, kind, arg0, n, callee) {'));
+  assert.ok(recordLine > 0);
+  assert.equal(frameOwner(cf('#record', path.join(dist, 'external.js'), recordLine, 4)), 'own');
+  // Outside a module's marked range (past its last statement) the same file is not ours.
+  assert.equal(frameOwner(cf('x', path.join(dist, 'snapshot.js'), 100_000)), 'user');
   assert.equal(frameOwner(cf('push', '', -1, -1, '0')), 'neutral');
   assert.equal(frameOwner(cf('evaluated', '', 0, 0, '42')), 'user');
 });

@@ -57,7 +57,9 @@ for (const [where, c] of IMPLEMENTATIONS) {
     assert.deepEqual(handle.children.map((n) => [n.frame, n.size, n.self]), [[2, 600, 600], [3, 300, 300]]);
     assert.deepEqual(find(nodes, [0]).children.map((n) => n.frame), [1, 4]);
     assert.equal(find(nodes, [0]).self, 0);
-    nodes.forEach((n, i) => assert.equal(n.id, i));
+    nodes.forEach((n, i) => {
+      assert.equal(n.id, i);
+    });
     // Inverted: allocation sites at the top.
     const inv = c.buildFlameTree(STACKS, true);
     assert.deepEqual(inv.root.children.map((n) => [n.frame, n.size]), [[2, 600], [3, 300], [4, 100]]);

@@ -65,6 +65,7 @@ test('sourceRoot is applied, and sourcesContent makes the lines of an absent ori
   assert.equal(fs.existsSync(original), false);
   const mapped = mapPosition(fixture('embedded.js'), 6, 5);
   assert.deepEqual(mapped, { file: original, line: 8, column: 3 });
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the fixture's TypeScript text
   assert.equal(getSourceLine(original, 8), '  const text = `hello, ${name}`;');
   assert.equal(getSourceLine(original, 7), 'export function greet(name: string): Greeting {');
 });
@@ -77,6 +78,7 @@ test('an original on disk is read from disk, not from sourcesContent', () => {
     const onDisk = fs.readFileSync(fixture('greet.ts.txt'), 'utf8').replace('hello, ', 'edited on disk, ');
     fs.writeFileSync(original, onDisk);
     assert.deepEqual(mapPosition(path.join(dir, 'embedded.js'), 6, 5), { file: original, line: 8, column: 3 });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the fixture's TypeScript text
     assert.equal(getSourceLine(original, 8), '  const text = `edited on disk, ${name}`;');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { addProfile } from '../profile.js';
 import { CallFrameResolver } from '../resolve.js';
 import { Snapshot } from '../snapshot.js';
 import { StoreBuilder, Tables, TraceColumns } from '../store.js';
-import { checkMaxBytes, copyMeta, DEFAULT_MAX_BYTES, SnapshotFormatError } from '../persist.js';
+import { checkMaxBytes, checkMaxFrames, checkTraceTotals, copyMeta, DEFAULT_MAX_BYTES, MAX_SNAPSHOT_FRAMES, MAX_TRACE_VALUE, SnapshotFormatError } from '../persist.js';
 import { describeType, describeValue } from '../format.js';
 
 /** The sampling interval `node --heap-prof` uses unless `--heap-prof-interval` says otherwise (bytes). */
@@ -155,6 +155,72 @@ export function toHeapProfile(snapshot: Snapshot): HeapProfileJSON {
   };
 }
 
+/**
+ * `JSON.stringify` for plain JSON data (objects, arrays, strings, numbers, booleans, null), with
+ * an explicit stack instead of recursion: the call tree of a profile nests one level per frame,
+ * and V8's `JSON.stringify` overflows the stack near 2,000 levels (a 2,500-frame traceback under
+ * `start(65535)`). Gives the same text as `JSON.stringify` for such data.
+ */
+export function stringifyDeep(value: unknown): string {
+  const out: string[] = [];
+  // Each entry: a value to write, or a closing bracket / separator to emit.
+  const stack: unknown[] = [value];
+  const CLOSE_OBJECT = Symbol('}');
+  const CLOSE_ARRAY = Symbol(']');
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === CLOSE_OBJECT) {
+      out.push('}');
+    } else if (v === CLOSE_ARRAY) {
+      out.push(']');
+    } else if (v instanceof Separator) {
+      out.push(v.text);
+    } else if (Array.isArray(v)) {
+      out.push('[');
+      stack.push(CLOSE_ARRAY);
+      for (let i = v.length - 1; i >= 0; i--) {
+        const item = v[i] as unknown;
+        stack.push(item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : item);
+        if (i > 0) stack.push(COMMA);
+      }
+    } else if (typeof v === 'object' && v !== null) {
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') {
+        out.push(JSON.stringify(v));
+        continue;
+      }
+      out.push('{');
+      stack.push(CLOSE_OBJECT);
+      const keys = Object.keys(v).filter((k) => {
+        const x = (v as Record<string, unknown>)[k];
+        return x !== undefined && typeof x !== 'function' && typeof x !== 'symbol';
+      });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push((v as Record<string, unknown>)[keys[i]!]);
+        stack.push(new Separator(`${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:`));
+      }
+    } else {
+      out.push(JSON.stringify(v) ?? 'null');
+    }
+  }
+  return out.join('');
+}
+
+class Separator {
+  constructor(readonly text: string) {}
+}
+const COMMA = new Separator(',');
+
+/**
+ * The text of a `.heapprofile` (what `export --format heapprofile` writes): `JSON.stringify`'s,
+ * at any depth of the call tree. `JSON.stringify(toHeapProfile(s))` itself overflows the stack
+ * for tracebacks of about 2,000 frames and more (`JSON.rawJSON` takes only primitives, so the
+ * tree cannot carry its own `toJSON`): write profiles with this.
+ */
+export function heapProfileToText(profile: HeapProfileJSON): string {
+  return stringifyDeep(profile);
+}
+
 export interface HeapProfileReadOptions {
   /**
    * Frames kept per traceback (the snapshot's `tracebackLimit`). Default: what the file's
@@ -221,8 +287,8 @@ function checkProfile(value: unknown, where: string): { profile: SamplingProfile
     if (!int(n.id)) fail(`${at}: "id" must be an integer`);
     const id = n.id as number;
     if (byId.has(id)) fail(`node id ${id} is used twice`);
-    if (n.selfSize !== undefined && !(typeof n.selfSize === 'number' && Number.isFinite(n.selfSize) && n.selfSize >= 0)) {
-      fail(`node ${id}: "selfSize" must be a finite number >= 0`);
+    if (n.selfSize !== undefined && !(typeof n.selfSize === 'number' && n.selfSize >= 0 && n.selfSize <= MAX_TRACE_VALUE)) {
+      fail(`node ${id}: "selfSize" must be a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
     }
     const children = n.children ?? [];
     if (!Array.isArray(children)) fail(`node ${id}: "children" must be an array`);
@@ -254,7 +320,7 @@ function checkProfile(value: unknown, where: string): { profile: SamplingProfile
     if (!Array.isArray(v.samples)) fail('"samples" must be an array');
     samples = (v.samples as unknown[]).map((s, i) => {
       if (!isObject(s)) return fail(`sample ${i}: must be an object`);
-      if (!(typeof s.size === 'number' && Number.isFinite(s.size) && s.size >= 0)) fail(`sample ${i}: "size" must be a finite number >= 0`);
+      if (!(typeof s.size === 'number' && s.size >= 0 && s.size <= MAX_TRACE_VALUE)) fail(`sample ${i}: "size" must be a finite number >= 0 and <= ${MAX_TRACE_VALUE}`);
       // V8 can report a sample whose node it has pruned from the tree: the sample keeps its bytes
       // under <unknown>, as the live tracer does.
       if (!int(s.nodeId)) fail(`sample ${i}: "nodeId" must be an integer`);
@@ -295,7 +361,7 @@ function checkExtension(value: unknown, byId: Map<number, ProfileNode>, head: Pr
   if (counts !== undefined) {
     if (!Array.isArray(counts) || counts.length !== sampleCount) fail(`"counts" must be an array of ${sampleCount} numbers, one per sample`);
     (counts as unknown[]).forEach((n, i) => {
-      if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) fail(`"counts[${i}]" must be a finite number >= 0, not ${describeValue(n)}`);
+      if (typeof n !== 'number' || !(n >= 0 && n <= MAX_TRACE_VALUE)) fail(`"counts[${i}]" must be a finite number >= 0 and <= ${MAX_TRACE_VALUE}, not ${describeValue(n)}`);
     });
   }
   // Copy meta into a fresh object so nothing in the file can reach a prototype.
@@ -318,8 +384,9 @@ export function snapshotFromHeapProfile(json: unknown, options: HeapProfileReadO
 }
 
 /** `snapshotFromHeapProfile`, naming the input `where` in errors. */
-function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, where: string): Snapshot {
+function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions & { maxFrames?: number }, where: string): Snapshot {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const maxFrames = checkMaxFrames(options.maxFrames ?? MAX_SNAPSHOT_FRAMES);
   let value = json;
   if (typeof json === 'string') {
     try {
@@ -378,7 +445,9 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
     addProfile(builder, { head, samples }, { nframe, interval: interval ?? 1, domain, resolve: resolver.resolve });
     if (!sampled) exact.push([from, builder.traceCount]);
     // addProfile adds one trace per sample, in order.
-    if (ext?.counts !== undefined) samples.forEach((s, k) => countAt.push([from + k, indexOf.get(s)!]));
+    if (ext?.counts !== undefined) {
+      for (let k = 0; k < samples.length; k++) countAt.push([from + k, indexOf.get(samples[k]!)!]);
+    }
   }
   let columns = builder.build();
   if (!readSources) {
@@ -389,6 +458,15 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
   }
   for (const [from, to] of exact) columns.counts.fill(1, from, to);
   for (const [trace, sample] of countAt) columns.counts[trace] = ext!.counts![sample]!;
+  // The same bounds as a snapshot file: sums that stay finite, and the frames the traces hold.
+  const tables = columns.tables;
+  let frames = 0;
+  for (let i = 0; i < columns.length; i++) {
+    const tb = columns.tracebacks[i]!;
+    frames += tables.tbOffsets[tb + 1]! - tables.tbOffsets[tb]!;
+  }
+  const problem = checkTraceTotals(columns.sizes, columns.counts, frames, maxFrames);
+  if (problem !== null) throw new SnapshotFormatError(where, problem);
   const meta = ext?.meta ?? { mode: 'live', source: 'heapprofile' };
   return Snapshot._fromColumns(columns, nframe, { samplingInterval: interval, meta });
 }
@@ -397,7 +475,7 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions, w
  * Reads a `.heapprofile` file (gzip allowed), at most `maxBytes` (default 512 MiB) decompressed,
  * into a snapshot; see `snapshotFromHeapProfile`. Errors name the file.
  */
-export function readHeapProfile(file: string, options: HeapProfileReadOptions & { maxBytes?: number } = {}): Snapshot {
+export function readHeapProfile(file: string, options: HeapProfileReadOptions & { maxBytes?: number; maxFrames?: number } = {}): Snapshot {
   const maxBytes = checkMaxBytes(options.maxBytes ?? DEFAULT_MAX_BYTES);
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(file, problem);

@@ -9,11 +9,14 @@ import { describeType, describeValue } from '../format.js';
 import { DomainFilter } from '../filter.js';
 import type { Frame } from '../frame.js';
 import { Snapshot } from '../snapshot.js';
+import { displayLine } from '../source.js';
 import type { Statistic, StatisticDiff } from '../statistic.js';
 import {
   buildFlameTree, diffColor, fitLabel, formatBytes, formatCount, frameCategory, frameColor, frameLabel, layoutFlame, reportMain, searchFlame,
   type ReportData, type ReportDomain, type ReportFrame, type ReportKeyType, type ReportRow, type ReportStack,
 } from './report-client.js';
+import { CLIENT_FUNCTION_NAMES } from './report-client-names.js';
+import { CLIENT_SOURCE } from './report-client-source.js';
 
 export interface HtmlReportOptions {
   /** An older snapshot: the graph is coloured by the growth since it, and the tables show the change. */
@@ -36,9 +39,22 @@ const CLIENT_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   buildFlameTree, layoutFlame, diffColor, frameCategory, frameColor, frameLabel, searchFlame, fitLabel, formatBytes, formatCount, reportMain,
 ];
 
-/** @internal The client functions' source, as the page holds them (tests evaluate it in Node). */
+/**
+ * @internal The client functions' source, as the page holds them (tests evaluate it in Node): the
+ * string the build made (report-client-source.ts); from the sources, the functions' own text, if
+ * it is still theirs (a bundler may have renamed or rewritten them: then this fails loudly).
+ */
 export function clientFunctionsSource(): string {
-  return CLIENT_FUNCTIONS.map((f) => f.toString()).join('\n');
+  if (CLIENT_SOURCE !== null) return CLIENT_SOURCE;
+  const parts = CLIENT_FUNCTIONS.map((f, i) => {
+    const text = f.toString();
+    if (!text.startsWith(`function ${CLIENT_FUNCTION_NAMES[i]}(`) || /\b__name\(/.test(text)) {
+      throw new Error('the HTML report\'s client code was rewritten by a bundler and no built copy of it is here: ' +
+        "bundle tracemalloc's published dist/ (its build embeds the client as a string), not its sources");
+    }
+    return text;
+  });
+  return parts.join('\n');
 }
 
 /** The page's script: the client functions and the call that starts it. */
@@ -83,7 +99,8 @@ class FrameTable {
     if (id === undefined) {
       id = this.frames.length;
       let text = this.frames.length < MAX_SOURCE_FRAMES && line > 0 ? source() : '';
-      if (text.length > MAX_SOURCE_CHARS) text = `${text.slice(0, MAX_SOURCE_CHARS - 1)}…`;
+      // Minified code: the part of the line around the frame's column.
+      if (text.length > MAX_SOURCE_CHARS) text = displayLine(text, column, MAX_SOURCE_CHARS);
       this.frames.push([name, file, line, column, text]);
       this.#index.set(key, id);
     }

@@ -618,7 +618,7 @@ export function reportMain(doc: DomDocument, win: DomWindow, data: ReportData): 
   });
   const renderTable = (): void => {
     const d = data.domains[state.domain]!;
-    keyButtons.forEach((b) => b.classList.toggle('active', b.id === `key-${state.keyType}`));
+    for (const b of keyButtons) b.classList.toggle('active', b.id === `key-${state.keyType}`);
     const heads = data.diff ? ['#', 'where', 'size', 'change', 'objects', 'change'] : ['#', 'where', 'size', '%', 'objects', 'average'];
     tableHead.replaceChildren(...heads.map((h, i) => make('th', i >= 2 ? 'num' : undefined, h)));
     const all = d.top[state.keyType];
@@ -700,7 +700,9 @@ export function reportMain(doc: DomDocument, win: DomWindow, data: ReportData): 
   };
 
   const renderAll = (): void => {
-    tabButtons.forEach((b, i) => b.classList.toggle('active', i === state.domain));
+    tabButtons.forEach((b, i) => {
+      b.classList.toggle('active', i === state.domain);
+    });
     domainNote.textContent = data.domains[state.domain]?.note ?? '';
     runSearch();
     renderGraph();

@@ -1,5 +1,5 @@
 /** `tracemalloc export FILE --format pprof|heapprofile -o OUT`: a snapshot in another tool's format. */
-import { toHeapProfile } from '../../export/heapprofile.js';
+import { heapProfileToText, toHeapProfile } from '../../export/heapprofile.js';
 import { toPprof } from '../../export/pprof.js';
 import { FILTER_HELP, filterSpecs, parseOptions, UsageError, type FilterSpec } from '../args.js';
 import type { Command } from '../command.js';
@@ -84,7 +84,7 @@ Examples:
       return 0;
     }
     const snapshot = applyFilters(loadInput(args.file, io, args), args.filters);
-    const data = args.format === 'pprof' ? toPprof(snapshot) : JSON.stringify(toHeapProfile(snapshot));
+    const data = args.format === 'pprof' ? toPprof(snapshot) : heapProfileToText(toHeapProfile(snapshot));
     writeOutput(args.output, data, io, args.format === 'pprof' ? 'the pprof profile' : 'the heap profile');
     return 0;
   },
