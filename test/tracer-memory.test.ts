@@ -116,6 +116,7 @@ for (const mode of ['live', 'allocated'] as const) {
     // 200 Buffers of 1 MiB are 200 domain-1 samples (a few hundred bytes each); counted as heap
     // they would be 3,200 phantom V8 samples (0.53 MiB at 64 KiB).
     assert.ok(seen[0]! - withoutBuffers < 256 * 1024, `200 MiB of Buffers added too much: ${msg}`);
-    assert.ok(seen[29]! <= seen[4]! * 1.25 + 64 * 1024, `grew over 30 snapshots of a flat program: ${msg}`);
+    // Slack of two samples of the tracer's own heap (64 KiB each): the estimate moves in such steps.
+    assert.ok(seen[29]! <= seen[4]! * 1.25 + 128 * 1024, `grew over 30 snapshots of a flat program: ${msg}`);
   });
 }
