@@ -1,225 +1,167 @@
 /**
- * The false-alarm and detection rates of `tracemalloc/testing`, as docs/testing.md reports them.
- * Each scenario is measured `--runs` times with the default options (and 2,000 iterations for the
- * leaks, as the docs promise), spread over `--procs` fresh processes so JIT and heap states vary.
+ * The false-alarm and detection table of `tracemalloc/testing` (docs/testing.md): real leak-free
+ * libraries and real leak patterns (test/runners/shared/scenarios.cjs), measured with
+ * `measureLeak`'s default options inside the real test runners (node:test, Jest, Vitest, Mocha;
+ * test/runners/bench/), with a CPU hog (`node -e 'for(;;){}'`) running beside them.
  *
- *   npm run build && npm run build:test && node build/bench/leak-rates.js [--runs 60] [--procs 3] [--only name]
+ *   npm run build && npm run build:test && node build/bench/leak-rates.js [--reps 3] [--procs 3] [--runners node:test,jest,vitest,mocha] [--only name] [--no-hog]
+ *   node build/bench/leak-rates.js --from results.jsonl     the table of the results of an earlier run
  *
- * Not part of `npm test`: it takes minutes. It prints one table row a scenario and exits 1 when a
- * clean scenario ever failed or a leak was ever missed.
+ * Each runner is started `--procs` times (fresh processes: JIT and heap states vary), each run
+ * measures every scenario `--reps` times; each process is capped at 8 minutes. Prints one table
+ * row a scenario and the totals; exits 1 when a clean scenario was flagged, a leak was missed or
+ * its line not named, or a measurement failed.
  */
-import { spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
-import { measureLeak, type LeakOptions } from 'tracemalloc/testing';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { emit, type BenchTable } from './lib.js';
 
-interface Scenario {
+const ROOT = path.join(__dirname, '..', '..');
+const FIXTURES = path.join(ROOT, 'test', 'runners', 'bench');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+const CAP_MS = 8 * 60 * 1000;
+
+const RUNNERS: Record<string, string[]> = {
+  'node:test': [process.execPath, '--test', path.join(FIXTURES, 'nodetest.test.cjs')],
+  jest: [path.join(BIN, 'jest'), '-c', path.join(FIXTURES, 'jest.config.cjs')],
+  vitest: [path.join(BIN, 'vitest'), 'run', '-c', path.join(FIXTURES, 'vitest.config.mjs')],
+  mocha: [path.join(BIN, 'mocha'), '--timeout', '300000', path.join(FIXTURES, 'mocha.test.cjs')],
+};
+
+interface Result {
+  runner: string;
   name: string;
   kind: 'clean' | 'leak';
-  what: string;
-  options: LeakOptions;
-  /** Makes a fresh `fn` for one run (and forgets what the previous run kept). */
-  make(): (i: number) => unknown;
+  leaking?: boolean;
+  growth?: number;
+  margin?: number;
+  windows?: number;
+  ms?: number;
+  lineNamed?: boolean;
+  error?: string;
 }
 
-const KiB = 1024;
-const sleep = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-// Leaked objects go in `sink`, which is read after each run (V8 would free what no code reads).
-let sink: unknown[] = [];
-let blackhole = 0;
-
-const SCENARIOS: Scenario[] = [
-  {
-    name: 'clean-sync-small',
-    kind: 'clean',
-    what: 'sync, a few small objects a call, all dropped',
-    options: {},
-    make: () => (i) => {
-      blackhole += JSON.stringify({ i, s: `item ${i}`, list: [i, i + 1, i + 2] }).length;
-    },
-  },
-  {
-    name: 'clean-sync-churn',
-    kind: 'clean',
-    what: 'sync, allocates and frees ~256 KiB a call (arrays, strings, maps)',
-    options: {},
-    make: () => (i) => {
-      const arrays = Array.from({ length: 32 }, (_, k) => new Array(128).fill(i + k));
-      const text = Array.from({ length: 200 }, (_, k) => `line ${k} of ${i}`).join('\n');
-      const map = new Map<number, string>();
-      for (let k = 0; k < 500; k++) map.set(k, `v${k}`);
-      const big = new Float64Array(16 * KiB);
-      blackhole += arrays.length + text.length + map.size + big.length;
-    },
-  },
-  {
-    name: 'clean-async-churn',
-    kind: 'clean',
-    what: 'async, awaits an immediate, allocates and frees ~64 KiB a call',
-    options: {},
-    make: () => async (i) => {
-      await sleep();
-      const objects = Array.from({ length: 1000 }, (_, k) => ({ k, i, name: `o${k}` }));
-      await Promise.resolve();
-      blackhole += objects.length;
-    },
-  },
-  {
-    name: 'clean-bounded-cache',
-    kind: 'clean',
-    what: 'sync, an LRU cache of 100 entries of 1 KiB (full after the warm-up)',
-    options: {},
-    make: () => {
-      const cache = new Map<number, number[]>();
-      return (i) => {
-        const key = i % 100;
-        if (!cache.has(key)) cache.set(key, new Array(128).fill(key));
-        blackhole += cache.get(key)!.length;
-      };
-    },
-  },
-  {
-    name: 'clean-closures-promises',
-    kind: 'clean',
-    what: 'async, closures, promise chains and a timer each call, all settled',
-    options: {},
-    make: () => async (i) => {
-      const fns = Array.from({ length: 50 }, (_, k) => () => k + i);
-      const values = await Promise.all(fns.map(async (f) => f()));
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      blackhole += values.length;
-    },
-  },
-  {
-    name: 'leak-sync-1k',
-    kind: 'leak',
-    what: 'sync, keeps one array of ~1 KiB a call',
-    options: { iterations: 2000 },
-    make: () => (i) => {
-      sink.push(new Array(124).fill(i));
-    },
-  },
-  {
-    name: 'leak-sync-150',
-    kind: 'leak',
-    what: 'sync, keeps ~150 B a call (an array of 12 numbers), default 1,000 calls',
-    options: {},
-    make: () => (i) => {
-      sink.push(new Array(12).fill(i));
-    },
-  },
-  {
-    name: 'leak-async-1k',
-    kind: 'leak',
-    what: 'async, keeps ~1 KiB a call after an await',
-    options: { iterations: 2000 },
-    make: () => async (i) => {
-      await sleep();
-      sink.push(new Array(124).fill(i));
-    },
-  },
-  {
-    name: 'leak-small-objects-1k',
-    kind: 'leak',
-    what: 'sync, keeps 32 objects of ~32 B a call (1 KiB) amid 256 KiB of churn',
-    options: { iterations: 2000 },
-    make: () => (i) => {
-      const garbage = Array.from({ length: 64 }, () => new Array(500).fill(i));
-      blackhole += garbage.length;
-      for (let k = 0; k < 32; k++) sink.push({ a: i, b: k });
-    },
-  },
-  {
-    name: 'leak-listeners-1k',
-    kind: 'leak',
-    what: 'sync, an EventEmitter listener closing over 1 KiB, never removed',
-    options: { iterations: 2000 },
-    make: () => {
-      const emitter = new EventEmitter();
-      emitter.setMaxListeners(0);
-      sink.push(emitter);
-      return (i) => {
-        const data = new Array(124).fill(i);
-        emitter.on('tick', () => data.length);
-      };
-    },
-  },
-];
-
-interface RunResult {
-  name: string;
-  leaking: boolean;
-  growth: number;
-  margin: number;
-  ms: number;
-}
-
-function argValue(name: string, dflt: string): string {
+function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
 }
 
-async function worker(runs: number, only: string | null): Promise<void> {
-  for (const scenario of SCENARIOS) {
-    if (only !== null && !scenario.name.includes(only)) continue;
-    for (let r = 0; r < runs; r++) {
-      sink = [];
-      const t0 = performance.now();
-      const report = await measureLeak(scenario.make(), scenario.options);
-      const ms = performance.now() - t0;
-      const result: RunResult = { name: scenario.name, leaking: report.leaking, growth: report.growthPerIteration, margin: report.margin, ms };
-      process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
-      if (sink.length < 0) throw new Error('unreachable'); // reads `sink`
-    }
-  }
+function run(cmd: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+    const cap = setTimeout(() => child.kill('SIGKILL'), CAP_MS);
+    child.on('exit', (code) => {
+      clearTimeout(cap);
+      if (code !== 0) process.stderr.write(`${cmd.join(' ')} exited with ${code}\n${err}\n`);
+      resolve(code);
+    });
+  });
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 async function main(): Promise<void> {
-  const only = argValue('only', '') || null;
-  if (process.argv.includes('--worker')) {
-    await worker(Number(argValue('runs', '1')), only);
+  const from = arg('from', '');
+  if (from !== '') {
+    report(fs.readFileSync(from, 'utf8'), 'results of an earlier run', 0);
     return;
   }
-  const runs = Number(argValue('runs', '60'));
-  const procs = Number(argValue('procs', '3'));
-  const perProc = Math.ceil(runs / procs);
-  const results: RunResult[] = [];
-  for (let p = 0; p < procs; p++) {
-    const args = [__filename, '--worker', '--runs', String(perProc), ...(only === null ? [] : ['--only', only])];
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-      let buffer = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        let nl;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          if (line.startsWith('RESULT ')) results.push(JSON.parse(line.slice(7)) as RunResult);
-        }
-      });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
-    });
-    process.stderr.write(`process ${p + 1}/${procs} done\n`);
+  // Under `npm run bench -- --quick` (BENCH_QUICK=1): one process a runner, one run a scenario.
+  const quick = process.env.BENCH_QUICK === '1';
+  const reps = arg('reps', quick ? '1' : '3');
+  const procs = Number(arg('procs', quick ? '1' : '3'));
+  const runners = arg('runners', Object.keys(RUNNERS).join(',')).split(',');
+  const only = arg('only', '');
+  const results = path.join(os.tmpdir(), `leak-rates-${process.pid}.jsonl`);
+  fs.rmSync(results, { force: true });
+  // A frozen copy of dist/ (as <package>/.leak-rates-<pid>/dist, so its own files are recognized
+  // as dist/ and its dependencies resolve from the package): a rebuild during the run changes nothing.
+  const frozenRoot = path.join(ROOT, `.leak-rates-${process.pid}`);
+  const frozen = path.join(frozenRoot, 'dist');
+  fs.cpSync(path.join(ROOT, 'dist'), frozen, { recursive: true });
+  let hog: ChildProcess | null = null;
+  if (!process.argv.includes('--no-hog')) hog = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  const t0 = Date.now();
+  try {
+    for (let p = 0; p < procs; p++) {
+      for (const runner of runners) {
+        await run(RUNNERS[runner]!, { ...process.env, LEAK_RESULTS: results, LEAK_REPS: reps, LEAK_ONLY: only, LEAK_DIST: frozen });
+        process.stderr.write(`${runner} process ${p + 1}/${procs} done (${Math.round((Date.now() - t0) / 1000)} s)\n`);
+      }
+    }
+  } finally {
+    hog?.kill('SIGKILL');
+    fs.rmSync(frozenRoot, { recursive: true, force: true });
   }
+  process.stderr.write(`results: ${results}\n`);
+  report(fs.existsSync(results) ? fs.readFileSync(results, 'utf8') : '', hog === null ? 'no hog' : 'a CPU hog beside', Date.now() - t0);
+}
+
+function report(text: string, how: string, ms: number): void {
+  const rows = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Result);
+  const node = spawnSync(process.execPath, ['-p', 'process.version + " " + os.cpus()[0].model + ", " + os.cpus().length + " cores"'], { encoding: 'utf8' }).stdout.trim();
+  console.log(`Node.js ${node}; ${how}; ${Math.round(ms / 1000)} s in all\n`);
+  const columns = ['scenario', 'kind', 'runners', 'runs', 'flagged', 'line named', 'errors', 'growth per call (min / median / max)', 'time per run (median)'];
+  const table: BenchTable = { columns, rows: [] };
+  console.log(`| ${columns.join(' | ')} |`);
+  console.log(`|${columns.map(() => '---').join('|')}|`);
+  const names = [...new Set(rows.map((r) => r.name))];
   let bad = 0;
-  console.log('| scenario | kind | runs | flagged as leaking | growth per call (min / median / max) | margin (median) | time per run (median) |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const scenario of SCENARIOS) {
-    const rs = results.filter((r) => r.name === scenario.name);
-    if (rs.length === 0) continue;
-    const flagged = rs.filter((r) => r.leaking).length;
-    if (scenario.kind === 'clean' ? flagged > 0 : flagged < rs.length) bad++;
-    const g = rs.map((r) => r.growth);
-    console.log(`| ${scenario.name}: ${scenario.what} | ${scenario.kind} | ${rs.length} | ${flagged} | ` +
-      `${Math.min(...g).toFixed(1)} / ${median(g).toFixed(1)} / ${Math.max(...g).toFixed(1)} B | ` +
-      `${median(rs.map((r) => r.margin)).toFixed(1)} B | ${median(rs.map((r) => r.ms)).toFixed(0)} ms |`);
+  const totals = { clean: 0, cleanFlagged: 0, leak: 0, leakCaught: 0, leakNamed: 0, errors: 0 };
+  for (const name of names) {
+    const rs = rows.filter((r) => r.name === name);
+    const ok = rs.filter((r) => r.error === undefined);
+    const errs = rs.filter((r) => r.error !== undefined);
+    const kind = rs[0]!.kind;
+    const flagged = ok.filter((r) => r.leaking).length;
+    const named = ok.filter((r) => r.leaking && r.lineNamed).length;
+    const unavailable = errs.filter((r) => r.error!.startsWith('unavailable'));
+    const failed = errs.length - unavailable.length;
+    totals.errors += failed;
+    if (kind === 'clean') {
+      totals.clean += ok.length;
+      totals.cleanFlagged += flagged;
+      if (flagged > 0) bad++;
+    } else {
+      totals.leak += ok.length;
+      totals.leakCaught += flagged;
+      totals.leakNamed += named;
+      if (flagged < ok.length || named < flagged) bad++;
+    }
+    if (failed > 0) bad++;
+    const g = ok.map((r) => r.growth!);
+    const where = [...new Set(ok.map((r) => r.runner))].join(', ');
+    const na = unavailable.length > 0 ? ` (not loadable in ${[...new Set(unavailable.map((r) => r.runner))].join(', ')})` : '';
+    const row = [name, kind, `${where}${na}`, ok.length, flagged, kind === 'leak' ? named : '-', failed,
+      g.length ? `${Math.min(...g).toFixed(0)} / ${median(g).toFixed(0)} / ${Math.max(...g).toFixed(0)} B` : '-', ok.length ? `${median(ok.map((r) => r.ms!)).toFixed(0)} ms` : '-'];
+    table.rows.push(row);
+    console.log(`| ${row.join(' | ')} |`);
   }
+  const bound = totals.clean > 0 ? (3 / totals.clean) * 100 : NaN;
+  console.log(`\nClean runs: ${totals.clean}, flagged: ${totals.cleanFlagged} (95% upper bound of the false-alarm rate with 0 seen: 3/${totals.clean} = ${bound.toFixed(2)}%). ` +
+    `Leaking runs: ${totals.leak}, caught: ${totals.leakCaught}, line named: ${totals.leakNamed}. Failed measurements: ${totals.errors}.`);
+  for (const r of rows.filter((x) => x.error !== undefined && !x.error.startsWith('unavailable')).slice(0, 10)) console.log(`error: ${r.runner} ${r.name}: ${r.error}`);
+  emit({
+    name: 'leak-rates',
+    title: 'Leak assertions: false alarms and detection on real code',
+    description: `measureLeak with its default options on ${names.length} scenarios (real leak-free libraries and real leak patterns, ` +
+      'test/runners/shared/scenarios.cjs) inside node:test, Jest, Vitest and Mocha, with a CPU hog beside them (bench/leak-rates.ts).',
+    target: 'no false alarm in 500 clean runs; every leak of 256 B a call or more caught, its line named',
+    tables: [table],
+    checks: [
+      { what: 'clean runs flagged', target: '0 of >= 500', value: `${totals.cleanFlagged} of ${totals.clean}`, ok: totals.cleanFlagged === 0 && totals.clean >= 500 },
+      { what: 'leaking runs caught, line named', target: 'all', value: `${totals.leakCaught} and ${totals.leakNamed} of ${totals.leak}`, ok: totals.leakCaught === totals.leak && totals.leakNamed === totals.leak },
+      { what: 'failed measurements', target: '0', value: String(totals.errors), ok: totals.errors === 0 },
+    ],
+    notes: [`${how}. With 0 false alarms in n clean runs, the false-alarm rate is under 3/n at 95% confidence.`],
+  });
   process.exitCode = bad > 0 ? 1 : 0;
 }
 

@@ -37,6 +37,9 @@ const BENCHMARKS: BenchModule[] = [
   { name: 'snapshot', timeoutMinutes: 5 },
   { name: 'accuracy', timeoutMinutes: 10 },
   { name: 'counter', timeoutMinutes: 5 },
+  { name: 'run-startup', timeoutMinutes: 5 },
+  { name: 'buffers', timeoutMinutes: 10 },
+  { name: 'leak-rates', timeoutMinutes: 70 },
 ];
 
 const ROOT = join(__dirname, '..', '..');

@@ -1,4 +1,3 @@
-'use strict';
 // Writes an ES module wrapper (and its .d.mts) beside each CommonJS entry point in dist/, so
 // `import` and `require` share one implementation and one tracer state (no dual-package hazard).
 const fs = require('node:fs');
@@ -24,6 +23,10 @@ for (const { name, sideEffectOnly } of entries) {
       `export default cjs;\n`;
   }
   fs.writeFileSync(path.join(dist, `${name}.mjs`), js);
-  const dts = sideEffectOnly ? 'export {};\n' : `export * from './${name}.js';\n`;
+  // The ES module's default export is the CommonJS module's exports object: its typings say so,
+  // so that \`import tm from 'tracemalloc'\` type-checks as it runs.
+  const dts = sideEffectOnly
+    ? 'export {};\n'
+    : `export * from './${name}.js';\nimport * as cjs from './${name}.js';\nexport default cjs;\n`;
   fs.writeFileSync(path.join(dist, `${name}.d.mts`), dts);
 }

@@ -31,3 +31,11 @@ export { startReporter } from './reporter.js';
 export type { Reporter, ReporterOptions, ReportRecord, ReportSite } from './reporter.js';
 export { createHttpHandler } from './http.js';
 export type { HttpHandler, HttpHandlerOptions } from './http.js';
+
+// `import tracemalloc from 'tracemalloc'` works everywhere its typings accept it: in ES modules
+// (the wrapper's default export) and in CommonJS compiled with esModuleInterop, which reads
+// `.default` of a module marked __esModule. The default is the module itself.
+// (A circular require returns this module's exports object, complete by this line.)
+type Api = Omit<typeof import('./index.js'), 'default'>;
+const self: Api = require('./index.js') as Api;
+export default self;

@@ -8,9 +8,8 @@
  */
 import { debuglog } from 'node:util';
 import * as v8 from 'node:v8';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './cli/env.js';
-import { renderTop } from './cli/view.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
 import { PeakKeeper, peakDumpPath } from './peak.js';
@@ -32,7 +31,7 @@ function errorText(err: unknown): string {
 }
 
 /** A snapshot for `reason` (`exit`, a signal name), or `null` when the tracer is not running any more. */
-function capture(reason: string): Snapshot | null {
+function capture(reason: string, meta: Record<string, unknown> = {}): Snapshot | null {
   if (!isTracing()) {
     log('tracing was stopped before %s: no snapshot', reason);
     return null;
@@ -40,13 +39,14 @@ function capture(reason: string): Snapshot | null {
   const snapshot = takeSnapshot();
   snapshot.meta.reason = reason;
   snapshot.meta.script = process.argv[1] ?? null;
+  Object.assign(snapshot.meta, meta);
   return snapshot;
 }
 
 /** Takes a snapshot and writes it to `file` and/or prints its top, as configured. Never throws. */
-function report(config: PreloadConfig, reason: string, file: string | null): boolean {
+function report(config: PreloadConfig, reason: string, file: string | null, meta: Record<string, unknown> = {}): boolean {
   try {
-    const snapshot = capture(reason);
+    const snapshot = capture(reason, meta);
     if (snapshot === null) return false;
     if (file !== null) {
       try {
@@ -58,8 +58,11 @@ function report(config: PreloadConfig, reason: string, file: string | null): boo
       }
     }
     if (config.top > 0) {
-      say(`tracemalloc: pid ${process.pid} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
-        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }));
+      // The text view is loaded only when printed (start-up stays cheap, issue 17).
+      const { renderTop, styleFor } = require('./cli/view.js') as typeof import('./cli/view.js');
+      const style = styleFor(Boolean(process.stderr.isTTY), process.env);
+      say(`tracemalloc: pid ${process.pid}${isMainThread ? '' : ` worker ${threadId}`} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
+        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }, style));
     }
     return true;
   } catch (err) {
@@ -84,19 +87,47 @@ function reportPeak(config: PreloadConfig, peak: PeakKeeper): void {
       }
     }
     if (config.top > 0) {
+      const { renderTop, styleFor } = require('./cli/view.js') as typeof import('./cli/view.js');
+      const style = styleFor(Boolean(process.stderr.isTTY), process.env);
       say(`tracemalloc: pid ${process.pid} at its peak of traced memory, ${(traced / 1048576).toFixed(1)} MiB ` +
         `(${taken} peak snapshot${taken === 1 ? '' : 's'}, ${Math.round(costMs)} ms)\n` +
-        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }));
+        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }, style));
     }
   } catch (err) {
     log('the peak report failed: %o', err);
   }
 }
 
+/** Watches the heap for `NODE_TRACEMALLOC_OOM_DUMP`: one snapshot when it nears its limit. */
+function watchOom(cfg: PreloadConfig, file: string): void {
+  // Loaded only when asked for: start-up stays cheap (issue 17).
+  const { watchHeapLimit } = require('./oom.js') as typeof import('./oom.js');
+  watchHeapLimit(cfg.oomThreshold, (use, level) => {
+    const mib = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
+    const at = `${mib(use.used)} of its ${mib(use.limit)} limit`;
+    // Each level rewrites the file (atomically): the last one written is the nearest to the crash.
+    if (report({ ...cfg, top: 0 }, 'heap-limit', file, { heapUsed: use.used, heapLimit: use.limit, heapLevel: level })) {
+      say(`tracemalloc: the V8 heap reached ${at} (${level}%): wrote ${file} (read it with: tracemalloc top ${file})`);
+    }
+  });
+}
+
+/**
+ * A dump path for worker `id`: `heap.json` -> `heap.worker-3.json`, so that each thread's
+ * snapshot has its own file.
+ */
+export function workerDumpPath(dump: string, id: number): string {
+  const m = /^(.*?)((?:\.json)?(?:\.gz)?)$/.exec(dump);
+  return `${m?.[1] ?? dump}.worker-${id}${m?.[2] ?? ''}`;
+}
+
 function install(env: NodeJS.ProcessEnv): void {
   const g = globalThis as { [INSTALLED]?: boolean };
-  // Worker threads inherit the preload; the main thread is the one traced.
-  if (!isMainThread || g[INSTALLED] === true) return;
+  if (g[INSTALLED] === true) return;
+  // `-r` preloads run again in every worker thread (each its own isolate, with its own copy of
+  // this module), `--import` ones do not. A worker is traced, with its own report, when
+  // NODE_TRACEMALLOC_WORKERS=1 (`tracemalloc run` sets it); else only the main thread is.
+  if (!isMainThread && (env[ENV.workers] ?? '') !== '1') return;
   g[INSTALLED] = true;
 
   let config: PreloadConfig | null;
@@ -125,7 +156,13 @@ function install(env: NodeJS.ProcessEnv): void {
     log('start failed: %o', err);
     return;
   }
-  const cfg = config;
+  const cfg = isMainThread ? config : { ...config, dump: config.dump === null ? null : workerDumpPath(config.dump, threadId), oomDump: null, signal: null, announce: false };
+  if (cfg.oomDump !== null) watchOom(cfg, cfg.oomDump);
+  if (!isMainThread) {
+    // Signals reach the main thread only; a worker reports when it ends by itself (not on terminate()).
+    if (cfg.dump !== null || cfg.top > 0) process.on('exit', () => report(cfg, 'exit', cfg.dump));
+    return;
+  }
 
   if (cfg.dump !== null || cfg.top > 0) {
     const peak = new PeakKeeper();
@@ -147,6 +184,12 @@ function install(env: NodeJS.ProcessEnv): void {
     process.on('SIGTERM', onTerminate);
   }
 
+  if (cfg.announce) {
+    const script = process.argv[1] ? ` (${process.argv[1]})` : '';
+    say(cfg.signal === null
+      ? `tracemalloc: tracing pid ${process.pid}${script}`
+      : `tracemalloc: tracing pid ${process.pid}${script}; a snapshot now: kill -${cfg.signal.slice(3)} ${process.pid}`);
+  }
   if (cfg.signal !== null) {
     const dir = process.cwd();
     let n = 0;

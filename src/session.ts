@@ -108,7 +108,7 @@ export class TracingSession {
     }
     this.#external = null;
     if (options.external) {
-      const external = new ExternalTracer({ interval, nframe: options.nframe, sourceMaps: options.sourceMaps });
+      const external = new ExternalTracer({ interval, nframe: options.nframe, sourceMaps: options.sourceMaps, allocated: mode === 'allocated' });
       external.start();
       undo.push(() => external.stop());
       this.#external = external;

@@ -49,10 +49,10 @@ test('parseGlobalArgs: the command and its arguments; -h and -v only before it',
 
 test('parseTopArgs: defaults, every option, and the errors', () => {
   assert.deepEqual(parseTopArgs(['heap.json']), {
-    help: false, file: 'heap.json', keyType: 'lineno', cumulative: false, limit: 10, filters: [], json: false,
+    help: false, file: 'heap.json', keyType: 'lineno', cumulative: false, limit: 10, filters: [], json: false, interval: null, readSources: false,
   });
   assert.deepEqual(parseTopArgs(['--key', 'filename', '--cumulative', '--limit=0', '--filter', '*/src/*', '--exclude', 'node:*', '--filter', '*.ts', '--json', 'a.json.gz']), {
-    help: false, file: 'a.json.gz', keyType: 'filename', cumulative: true, limit: 0, json: true,
+    help: false, file: 'a.json.gz', keyType: 'filename', cumulative: true, limit: 0, json: true, interval: null, readSources: false,
     filters: [{ inclusive: true, pattern: '*/src/*' }, { inclusive: true, pattern: '*.ts' }, { inclusive: false, pattern: 'node:*' }],
   });
   assert.equal(parseTopArgs(['--help']).help, true);
@@ -75,14 +75,17 @@ test('parseDiffArgs: two files, old then new', () => {
   assert.equal(parseDiffArgs(['--help']).help, true);
 });
 
-test('parseRunArgs: options end at the program; nframe follows --key traceback', () => {
+test('parseRunArgs: options end at the program; nframe defaults to 16 (issue 16), not Python\'s 1', () => {
   assert.deepEqual(parseRunArgs(['app.js', '--top', '1']), {
-    help: false, nframe: 1, interval: null, top: 10, keyType: 'lineno', dump: null, command: ['app.js', '--top', '1'],
+    help: false, nframe: 16, interval: null, top: 10, keyType: 'lineno', dump: null, oomDump: null, oomThreshold: 70, command: ['app.js', '--top', '1'],
   });
   assert.deepEqual(parseRunArgs(['--nframe', '5', '--interval=4096', '--top', '0', '--key', 'filename', '--dump', 'h.json', '--', 'node', 'x.js']), {
-    help: false, nframe: 5, interval: 4096, top: 0, keyType: 'filename', dump: 'h.json', command: ['node', 'x.js'],
+    help: false, nframe: 5, interval: 4096, top: 0, keyType: 'filename', dump: 'h.json', oomDump: null, oomThreshold: 70, command: ['node', 'x.js'],
   });
-  assert.equal(parseRunArgs(['--key', 'traceback', 'app.js']).nframe, 25);
+  assert.equal(parseRunArgs(['--key', 'traceback', 'app.js']).nframe, 16);
+  assert.deepEqual([parseRunArgs(['--oom-dump', 'o.json', '--oom-threshold', '90', 'app.js'])].map((a) => [a.oomDump, a.oomThreshold]), [['o.json', 90]]);
+  assert.throws(() => parseRunArgs(['--oom-threshold', '100', 'a.js']), usage('--oom-threshold must be an integer in [10; 99], not "100"'));
+  assert.throws(() => parseRunArgs(['--oom-dump', '', 'a.js']), usage('--oom-dump needs a file name'));
   assert.equal(parseRunArgs(['--key', 'traceback', '--nframe', '3', 'app.js']).nframe, 3);
   assert.equal(parseRunArgs(['--help']).help, true);
   assert.throws(() => parseRunArgs([]), usage('a program to run is needed'));
@@ -106,12 +109,25 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '' }, cwd, 42), null);
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '0' }, cwd, 42), null);
   assert.deepEqual(parseEnv({ NODE_TRACEMALLOC: '25' }, cwd, 42), {
-    nframe: 25, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2',
+    nframe: 25, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: null, oomThreshold: 70, announce: false,
   });
+  // NODE_TRACEMALLOC_OOM_DUMP alone turns tracing on (with run's default frames); NODE_TRACEMALLOC=0 still wins.
+  assert.deepEqual(parseEnv({ NODE_TRACEMALLOC_OOM_DUMP: 'oom-%p.json', NODE_TRACEMALLOC_OOM_THRESHOLD: '90' }, cwd, 42), {
+    nframe: 16, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: path.resolve('/work/dir/oom-42.json'), oomThreshold: 90, announce: false,
+  });
+  assert.equal(parseEnv({ NODE_TRACEMALLOC: '0', NODE_TRACEMALLOC_OOM_DUMP: 'oom.json' }, cwd, 42), null);
+  for (const bad of ['9', '100', '80%', '0.8']) {
+    assert.throws(() => parseEnv({ NODE_TRACEMALLOC_OOM_DUMP: 'o.json', NODE_TRACEMALLOC_OOM_THRESHOLD: bad }, cwd, 1), {
+      name: 'EnvError',
+      message: `NODE_TRACEMALLOC_OOM_THRESHOLD=${JSON.stringify(bad)} is not valid: expected a percentage of the heap limit, an integer in [10; 99]`,
+    });
+  }
   assert.deepEqual(parseEnv({
     NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_INTERVAL: '4096', NODE_TRACEMALLOC_DUMP: 'out/heap-%p.json',
     NODE_TRACEMALLOC_TOP: '5', NODE_TRACEMALLOC_KEY: 'traceback', NODE_TRACEMALLOC_SIGNAL: 'SIGHUP',
-  }, cwd, 42), { nframe: 1, interval: 4096, dump: path.resolve('/work/dir/out/heap-42.json'), top: 5, keyType: 'traceback', signal: 'SIGHUP' });
+  }, cwd, 42), {
+    nframe: 1, interval: 4096, dump: path.resolve('/work/dir/out/heap-42.json'), top: 5, keyType: 'traceback', signal: 'SIGHUP', oomDump: null, oomThreshold: 70, announce: false,
+  });
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_SIGNAL: 'none' }, cwd, 1)?.signal, null);
   for (const bad of ['-1', '65536', 'abc', '0x5', '7 ', '1.5', ' 1', 'true']) {
     assert.throws(() => parseEnv({ NODE_TRACEMALLOC: bad }, cwd, 1), {
@@ -159,12 +175,16 @@ test('run: NODE_OPTIONS gets a quoted --require; .js files run with this node; t
   assert.deepEqual(env, {
     PATH: '/bin',
     NODE_OPTIONS: '--enable-source-maps --require "/pkg/dist/register.js"',
-    NODE_TRACEMALLOC: '1',
+    NODE_TRACEMALLOC: '16',
     NODE_TRACEMALLOC_INTERVAL: '512',
     NODE_TRACEMALLOC_DUMP: path.resolve('/cwd', 'h.json'),
     NODE_TRACEMALLOC_TOP: '10',
     NODE_TRACEMALLOC_KEY: 'lineno',
+    NODE_TRACEMALLOC_ANNOUNCE: '1',
+    NODE_TRACEMALLOC_WORKERS: '1',
   });
+  const oom = childEnv(parseRunArgs(['--oom-dump', 'o.json', 'app.js']), { NODE_TRACEMALLOC_OOM_THRESHOLD: '11' }, '/cwd');
+  assert.deepEqual([oom.NODE_TRACEMALLOC_OOM_DUMP, oom.NODE_TRACEMALLOC_OOM_THRESHOLD], [path.resolve('/cwd', 'o.json'), '70']);
   assert.equal(childEnv(parseRunArgs(['app.js']), { NODE_TRACEMALLOC_DUMP: 'old.json' }, '/cwd').NODE_TRACEMALLOC_DUMP, undefined);
 });
 

@@ -37,7 +37,10 @@ test('run app.js: the program\'s stdout stays clean, the top is on stderr, the e
   const [ok, failing] = await Promise.all([launch(['run', APP]).done, launch(['run', '--top', '2', APP, '42']).done]);
   assert.equal(ok.code, 0);
   assert.equal(ok.stdout, 'app: 1000 arrays\n');
-  assert.match(ok.stderr, /^tracemalloc: pid \d+ at exit \(.*app\.js\)\nTop 10 lines\n#1: cli\/app\.js:7: \d+\.\d KiB\n {4}function allocateRetained\(n\) \{\n/);
+  // Issue 16: the traced program says its pid and how to ask it for a snapshot, first.
+  const pid = /^tracemalloc: tracing pid (\d+) \(.*app\.js\); a snapshot now: kill -USR2 (\d+)\n/.exec(ok.stderr);
+  assert.ok(pid !== null && pid[1] === pid[2], ok.stderr);
+  assert.match(ok.stderr.slice(pid[0].length), /^tracemalloc: pid \d+ at exit \(.*app\.js\)\nTop 10 lines\n#1: cli\/app\.js:7: \d+\.\d KiB\n {4}function allocateRetained\(n\) \{\n/);
   assert.equal(failing.code, 42);
   assert.match(failing.stderr, /\nTop 2 lines\n#1: cli\/app\.js:7: /);
 });
@@ -50,7 +53,7 @@ test('run --dump writes a snapshot that top and diff read', async () => {
     launch(['run', '--dump', small, '--top', '0', '--', process.execPath, '-e', 'globalThis.kept = [1, 2, 3]']).done,
   ]);
   assert.equal(r.code, 0);
-  assert.equal(r.stderr, 'tracemalloc run: snapshot written to heap.json (read it with: tracemalloc top heap.json)\n');
+  assert.match(r.stderr, /^tracemalloc: tracing pid (\d+) .*kill -USR2 \1\ntracemalloc run: snapshot written to heap.json \(read it with: tracemalloc top heap.json\)\n$/);
   assert.equal(s.code, 0);
   const top = await launch(['top', '--limit', '1', file]).done;
   assert.equal(top.code, 0);

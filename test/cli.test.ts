@@ -23,10 +23,10 @@ class Sink extends Writable {
   }
 }
 
-async function cli(argv: string[], isTTY = false): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(argv: string[], isTTY = false, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Sink();
   const stderr = new Sink();
-  const code = await runCli(argv, { stdout, stderr, isTTY });
+  const code = await runCli(argv, { stdout, stderr, isTTY, ...(env !== undefined ? { env } : {}) });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -83,11 +83,11 @@ test('top --limit, --filter, --exclude and --key filename', async () => {
   assert.match(all.stdout, /^Top 3 lines\n/);
 });
 
-test('top --key traceback prints each traceback as Python\'s documentation does', async () => {
+test('top --key traceback prints each traceback as Python\'s documentation does, headed by the program\'s most recent frame', async () => {
   const r = await cli(['top', '--key', 'traceback', '--limit', '1', newFile]);
   assert.equal(r.stdout, [
     'Top 1 tracebacks',
-    '#1: 100 memory blocks: 100.0 KiB',
+    '#1: cli/app.js:7: 100 memory blocks: 100.0 KiB',
     `  File "${APP}", line 11`,
     '    allocateRetained(1000);',
     `  File "${APP}", line 7`,
@@ -135,21 +135,13 @@ test('diff prints one str(StatisticDiff) a line, biggest change first', async ()
 });
 
 test('colour on a terminal only, and not with NO_COLOR', async () => {
-  const saved = process.env.NO_COLOR;
-  try {
-    delete process.env.NO_COLOR;
-    const plain = await cli(['diff', oldFile, newFile], false);
-    assert.doesNotMatch(plain.stdout, /\u001b\[/);
-    const tty = await cli(['diff', oldFile, newFile], true);
-    assert.match(tty.stdout, /\u001b\[31m\(\+60\.0 KiB\)\u001b\[39m/);
-    assert.match(tty.stdout, /\u001b\[32m\(-8192 B\)\u001b\[39m/);
-    assert.equal(tty.stdout.replace(/\u001b\[\d+m/g, ''), plain.stdout);
-    process.env.NO_COLOR = '1';
-    assert.doesNotMatch((await cli(['top', newFile], true)).stdout, /\u001b\[/);
-  } finally {
-    if (saved === undefined) delete process.env.NO_COLOR;
-    else process.env.NO_COLOR = saved;
-  }
+  const plain = await cli(['diff', oldFile, newFile], false, {});
+  assert.doesNotMatch(plain.stdout, /\u001b\[/);
+  const tty = await cli(['diff', oldFile, newFile], true, {});
+  assert.match(tty.stdout, /\u001b\[31m\(\+60\.0 KiB\)\u001b\[39m/);
+  assert.match(tty.stdout, /\u001b\[32m\(-8192 B\)\u001b\[39m/);
+  assert.equal(tty.stdout.replace(/\u001b\[\d+m/g, ''), plain.stdout);
+  assert.doesNotMatch((await cli(['top', newFile], true, { NO_COLOR: '1' })).stdout, /\u001b\[/);
 });
 
 test('a bad file: exit 1 and one line naming the file and the problem', async () => {

@@ -77,7 +77,7 @@ test("an 'allocated' snapshot gives alloc_objects/alloc_space; an exact one has 
   const exact = decode(toPprof(new Snapshot([[2, 100, [['/a.js', 1]]]], 1)));
   assert.equal(Number(exact.profile.period), 0);
   assert.equal(exact.profile.periodType, undefined);
-  assert.deepEqual(exact.samples.map((s) => [s.file, s.line, s.fn, s.count, s.size]), [['/a.js', 1, '(anonymous)', 1, 100]]);
+  assert.deepEqual(exact.samples.map((s) => [s.file, s.line, s.fn, s.count, s.size]), [['/a.js', 1, '(anonymous:L1)', 1, 100]]);
 });
 
 test('values per leaf line equal statistics(lineno), and every domain is labelled', () => {
@@ -106,7 +106,7 @@ test('one Location per distinct frame, one Function per name and file, with 1-ba
   });
   assert.deepEqual(seen.slice().sort(), [
     '(V8 API) <unknown>:0:0',
-    '(anonymous) /app/server.js:30:5',
+    '(anonymous:L30:C5) /app/server.js:30:5',
     'Readable.read node:internal/streams/readable:200:3',
     'handle /app/server.js:10:17',
     'main /app/main.js:1:1',

@@ -179,12 +179,12 @@ test('SIGUSR2 writes numbered snapshots next to the dump path, or in the working
   assert.equal(a.signal, 'SIGTERM');
   assert.equal(b.signal, 'SIGTERM');
   for (const f of expected) assert.equal(Snapshot.load(f).meta.reason, 'SIGUSR2');
-  assert.match(a.stderr, new RegExp(`tracemalloc: wrote ${escape(expected[0]!)}\\n`));
-  assert.match(b.stderr, new RegExp(`tracemalloc: wrote ${escape(expected[2]!)}\\n`));
+  assert.match(a.stderr, new RegExp(`tracemalloc: wrote ${escapeRegExp(expected[0]!)}\\n`));
+  assert.match(b.stderr, new RegExp(`tracemalloc: wrote ${escapeRegExp(expected[2]!)}\\n`));
   assert.equal(Snapshot.load(file).meta.reason, 'SIGTERM');
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -78,17 +78,23 @@ test('measureLeak reports the growth per call within its error, and the growing 
   assert.ok(report.leaking);
   assert.ok(report.growthPerIteration > 700 && report.growthPerIteration < 1800, String(report.growthPerIteration));
   assert.ok(report.standardError > 0 && report.standardError < 100, String(report.standardError));
-  assert.equal(report.iterations, 500);
+  // A leak is steady growth over two consecutive windows of 500 calls (a third if the first was
+  // still settling): 1000 calls and 21 snapshots, or 1500 and 31.
+  const w = report.windows.length;
+  assert.ok(w === 2 || w === 3, String(w));
+  assert.ok(report.windows.slice(-2).every((x) => x.above));
+  assert.match(report.reason, /^steady growth over (two|the last two of 3) consecutive windows$/);
+  assert.equal(report.iterations, 500 * w);
   assert.equal(report.warmup, 50);
   assert.equal(report.samplingInterval, 1024);
-  assert.equal(report.checkpoints.length, 11);
-  assert.deepEqual(report.checkpoints.map((c) => c.iteration), [0, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500]);
+  assert.equal(report.checkpoints.length, 10 * w + 1);
+  assert.deepEqual(report.checkpoints.map((c) => c.iteration), Array.from({ length: 10 * w + 1 }, (_, k) => k * 50));
   const site = report.sites[0]!;
   assert.equal(site.filename, SOURCE);
   assert.equal(site.lineno, lineOf(SOURCE, 'function leakOneKiB('));
   assert.equal(site.functionName, 'leakOneKiB');
   assert.ok(site.sizeDiff > 300 * 1024 && site.countDiff > 0, JSON.stringify(site));
-  assert.match(formatLeakReport(report), /^leak: \+\d+ B per call ± \d+ B \(allowed: 64 B \+ noise margin \d+ B; 500 calls after 50 warm-up, 11 snapshots, sampling interval 1024 B\)\n/);
+  assert.match(formatLeakReport(report), /^leak: \+\d+ B per call ± \d+ B \(allowed: 64 B \+ noise margin \d+ B; 1[05]00 calls after 50 warm-up, [23]1 snapshots, sampling interval 1024 B\)\nwindows: \+\d+ B, \+\d+ B(, \+\d+ B)? per call; steady growth over/);
 });
 
 test('an async leak is caught too', async () => {
@@ -139,5 +145,7 @@ test('options are checked', async () => {
   await assert.rejects(measureLeak(churn, { threshold: -1 }), { name: 'RangeError', message: 'options.threshold must be a number of bytes >= 0, not -1' });
   await assert.rejects(measureLeak(churn, { samplingInterval: 0 }), { name: 'RangeError' });
   await assert.rejects(measureLeak(churn, { warmup: 1.5 }), { name: 'RangeError' });
+  await assert.rejects(measureLeak(churn, { maxWindows: 0 }), { name: 'RangeError', message: 'options.maxWindows must be an integer in [1; 1000], not 0' });
+  await assert.rejects(measureLeak(churn, { stallTimeout: -5 }), { name: 'RangeError', message: /^options\.stallTimeout must be an integer/ });
   assert.equal(tracemalloc.isTracing(), false);
 });

@@ -3,7 +3,7 @@
  * message says what is wrong. Nothing here reads the environment, the file system or a stream.
  */
 import type { KeyType } from '../snapshot.js';
-import { parseStrictInt } from './env.js';
+import { DEFAULT_OOM_THRESHOLD, parseStrictInt, RUN_DEFAULT_NFRAME } from './env.js';
 
 /** A command line the CLI cannot use; the CLI prints its message and exits with code 2. */
 export class UsageError extends Error {
@@ -96,6 +96,29 @@ export function intOption(name: string, text: string | undefined, dflt: number, 
   return n;
 }
 
+/** How to read a `.heapprofile` given on the command line. */
+export interface ProfileInputOptions {
+  /** `--interval`: the interval a `.heapprofile` was sampled with (bytes), or `null` for its default. */
+  interval: number | null;
+  /** `--read-sources`: read the source files (and maps) a `.heapprofile` names, on this machine. */
+  readSources: boolean;
+}
+
+/** `--interval` and `--read-sources`. */
+export function profileInputOptions(values: Map<string, string>, flags: Set<string>): ProfileInputOptions {
+  const interval = values.get('interval');
+  return {
+    interval: interval === undefined ? null : intOption('interval', interval, 0, 1, 2 ** 31 - 1),
+    readSources: flags.has('read-sources'),
+  };
+}
+
+/** Help of `--interval` and `--read-sources`, for the commands that read a `.heapprofile`. */
+export const PROFILE_INPUT_HELP = `  --interval BYTES   the sampling interval of a .heapprofile input, to estimate
+                     object counts (default 524288, node --heap-prof's default)
+  --read-sources     for a .heapprofile input: read the source lines (and source
+                     maps) of the files it names on this machine`;
+
 /** `--key`: `lineno`, `filename` or `traceback`. */
 export function keyOption(text: string | undefined): KeyType {
   if (text === undefined) return 'lineno';
@@ -149,9 +172,10 @@ export const VIEW_HELP = `  --key K            group by lineno, filename or trac
   --limit N          groups to list, 0 for all (default 10)
 ${FILTER_HELP}
   --json             print JSON (its shape is described in docs/cli.md)
+${PROFILE_INPUT_HELP}
   -h, --help         show this help`;
 
-export interface ViewOptions {
+export interface ViewOptions extends ProfileInputOptions {
   keyType: KeyType;
   cumulative: boolean;
   /** Groups listed; 0 lists them all. */
@@ -168,6 +192,8 @@ const VIEW_SPECS: readonly OptionSpec[] = [
   { name: 'filter', kind: 'list' },
   { name: 'exclude', kind: 'list' },
   { name: 'json', kind: 'flag' },
+  { name: 'interval', kind: 'value' },
+  { name: 'read-sources', kind: 'flag' },
 ];
 
 function viewOptions(p: ParsedOptions): ViewOptions {
@@ -180,6 +206,7 @@ function viewOptions(p: ParsedOptions): ViewOptions {
     limit: intOption('limit', p.values.get('limit'), 10, 0, 2 ** 31 - 1),
     filters: filterSpecs(p.lists),
     json: p.flags.has('json'),
+    ...profileInputOptions(p.values, p.flags),
   };
 }
 
@@ -218,7 +245,7 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
 
 export interface RunArgs {
   help: boolean;
-  /** Frames per traceback: `--nframe`, else 25 with `--key traceback`, else 1. */
+  /** Frames per traceback: `--nframe`, else `RUN_DEFAULT_NFRAME` (16). */
   nframe: number;
   /** `--interval`, or `null` for the library's default. */
   interval: number | null;
@@ -226,6 +253,10 @@ export interface RunArgs {
   top: number;
   keyType: KeyType;
   dump: string | null;
+  /** `--oom-dump FILE`: a snapshot when the V8 heap nears its limit, or `null`. */
+  oomDump: string | null;
+  /** `--oom-threshold P`: the share of the heap limit (percent) that writes it. */
+  oomThreshold: number;
   /** The program and its arguments. */
   command: string[];
 }
@@ -239,18 +270,24 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     { name: 'top', kind: 'value' },
     { name: 'key', kind: 'value' },
     { name: 'dump', kind: 'value' },
+    { name: 'oom-dump', kind: 'value' },
+    { name: 'oom-threshold', kind: 'value' },
   ], true);
   const keyType = keyOption(p.values.get('key'));
   const dump = p.values.get('dump');
   if (dump === '') throw new UsageError('--dump needs a file name');
+  const oomDump = p.values.get('oom-dump');
+  if (oomDump === '') throw new UsageError('--oom-dump needs a file name');
   const interval = p.values.get('interval');
   const args: RunArgs = {
     help: p.flags.has('help'),
-    nframe: intOption('nframe', p.values.get('nframe'), keyType === 'traceback' ? 25 : 1, 1, 65535),
+    nframe: intOption('nframe', p.values.get('nframe'), RUN_DEFAULT_NFRAME, 1, 65535),
     interval: interval === undefined ? null : intOption('interval', interval, 0, 1, 2 ** 31 - 1),
     top: intOption('top', p.values.get('top'), 10, 0, 65535),
     keyType,
     dump: dump ?? null,
+    oomDump: oomDump ?? null,
+    oomThreshold: intOption('oom-threshold', p.values.get('oom-threshold'), DEFAULT_OOM_THRESHOLD, 10, 99),
     command: p.positionals,
   };
   if (!args.help && args.command.length === 0) throw new UsageError('a program to run is needed');

@@ -5,6 +5,14 @@ export interface CommandIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   isTTY: boolean;
+  /** Whether stdout is a terminal (default `isTTY`): colour of what is printed there. */
+  stdoutTTY?: boolean;
+  /** Whether stderr is a terminal (default `isTTY`): progress lines. */
+  stderrTTY?: boolean;
+  /** The variables colour and progress follow (`NO_COLOR`, `FORCE_COLOR`, `TERM`); none when absent. The bin passes `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Inputs of at least this many bytes show progress on a terminal (default 16 MiB). */
+  progressMinBytes?: number;
 }
 
 export interface Command {

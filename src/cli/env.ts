@@ -14,7 +14,24 @@ export const ENV = {
   top: 'NODE_TRACEMALLOC_TOP',
   key: 'NODE_TRACEMALLOC_KEY',
   signal: 'NODE_TRACEMALLOC_SIGNAL',
+  oomDump: 'NODE_TRACEMALLOC_OOM_DUMP',
+  oomThreshold: 'NODE_TRACEMALLOC_OOM_THRESHOLD',
+  /** Set by `tracemalloc run`: each traced process prints its pid and how to ask it for a snapshot. */
+  announce: 'NODE_TRACEMALLOC_ANNOUNCE',
+  /** `1`: worker threads are traced too, each with its own report (`tracemalloc run` sets it). */
+  workers: 'NODE_TRACEMALLOC_WORKERS',
 } as const;
+
+/**
+ * Frames per traceback when a variable other than `NODE_TRACEMALLOC` turns tracing on
+ * (`NODE_TRACEMALLOC_OOM_DUMP` alone), and `tracemalloc run`'s default: enough for the traceback
+ * view and the flame graph to show who called the allocating function. Python's default of 1
+ * stays for `start()` and `NODE_TRACEMALLOC=1`.
+ */
+export const RUN_DEFAULT_NFRAME = 16;
+
+/** The share of V8's heap limit at which `NODE_TRACEMALLOC_OOM_DUMP` is first written, in percent (then again at each 10% more). */
+export const DEFAULT_OOM_THRESHOLD = 70;
 
 /** What the preload does, once the environment is read. */
 export interface PreloadConfig {
@@ -30,6 +47,12 @@ export interface PreloadConfig {
   keyType: 'lineno' | 'filename' | 'traceback';
   /** The signal that writes a numbered snapshot on demand, or `null` for none. */
   signal: NodeJS.Signals | null;
+  /** Where to write a snapshot when the V8 heap nears its limit (absolute, `%p` replaced), or `null`. */
+  oomDump: string | null;
+  /** The share of the heap limit (percent, 10 to 99) that writes `oomDump`. */
+  oomThreshold: number;
+  /** Print `pid N` and how to ask for a snapshot at start (`NODE_TRACEMALLOC_ANNOUNCE=1`, set by `run`). */
+  announce: boolean;
 }
 
 /** A variable with a value the preload cannot use; the message names both. */
@@ -61,8 +84,10 @@ export function parseStrictInt(text: string, min: number, max: number): number |
  */
 export function parseEnv(env: Record<string, string | undefined>, cwd: string, pid: number): PreloadConfig | null {
   const raw = env[ENV.nframe] ?? '';
-  if (raw === '' || raw === '0') return null;
-  const nframe = parseStrictInt(raw, 1, 65535);
+  const rawOom = env[ENV.oomDump] ?? '';
+  // NODE_TRACEMALLOC_OOM_DUMP set alone turns tracing on, as NODE_TRACEMALLOC does; 0 still turns it off.
+  if (raw === '0' || (raw === '' && rawOom === '')) return null;
+  const nframe = raw === '' ? RUN_DEFAULT_NFRAME : parseStrictInt(raw, 1, 65535);
   if (nframe === null) throw new EnvError(ENV.nframe, raw, 'an integer number of frames in [1; 65535], or 0 to disable tracing');
 
   const rawInterval = env[ENV.interval] ?? '';
@@ -92,18 +117,27 @@ export function parseEnv(env: Record<string, string | undefined>, cwd: string, p
   let signal: NodeJS.Signals | null = 'SIGUSR2';
   if (rawSignal === 'none') signal = null;
   else if (rawSignal !== '') {
-    const known = Object.prototype.hasOwnProperty.call(os.constants.signals, rawSignal);
+    const known = Object.hasOwn(os.constants.signals, rawSignal);
     if (!known || RESERVED_SIGNALS.has(rawSignal)) {
       throw new EnvError(ENV.signal, rawSignal, 'a signal name such as SIGUSR2 or SIGHUP (not SIGUSR1, SIGINT, SIGTERM, SIGKILL...), or none');
     }
     signal = rawSignal as NodeJS.Signals;
   }
-  return { nframe, interval, dump, top, keyType, signal };
+  const oomDump = rawOom === '' ? null : path.resolve(cwd, rawOom.replaceAll('%p', String(pid)));
+  const rawThreshold = env[ENV.oomThreshold] ?? '';
+  let oomThreshold = DEFAULT_OOM_THRESHOLD;
+  if (rawThreshold !== '') {
+    const n = parseStrictInt(rawThreshold, 10, 99);
+    if (n === null) throw new EnvError(ENV.oomThreshold, rawThreshold, 'a percentage of the heap limit, an integer in [10; 99]');
+    oomThreshold = n;
+  }
+  const announce = (env[ENV.announce] ?? '') === '1';
+  return { nframe, interval, dump, top, keyType, signal, oomDump, oomThreshold, announce };
 }
 
 /** Variables that do nothing unless `NODE_TRACEMALLOC` turns tracing on. */
 export function idleVariables(env: Record<string, string | undefined>): string[] {
-  return [ENV.interval, ENV.dump, ENV.top, ENV.key].filter((name) => (env[name] ?? '') !== '');
+  return [ENV.interval, ENV.dump, ENV.top, ENV.key, ENV.oomThreshold].filter((name) => (env[name] ?? '') !== '');
 }
 
 /**

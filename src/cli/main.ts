@@ -8,7 +8,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const io = { stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY) };
+const stdoutTTY = Boolean(process.stdout.isTTY);
+const stderrTTY = Boolean(process.stderr.isTTY);
+const io = { stdout: process.stdout, stderr: process.stderr, isTTY: stdoutTTY && stderrTTY, stdoutTTY, stderrTTY, env: process.env };
 runCli(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;

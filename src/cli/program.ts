@@ -44,7 +44,7 @@ function usageError(io: CommandIO, where: string, message: string, hint: string)
 
 /** Runs the command line `argv` (without node and the script) and resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CommandIO): Promise<number> {
-  let global;
+  let global: ReturnType<typeof parseGlobalArgs>;
   try {
     global = parseGlobalArgs(argv);
   } catch (err) {

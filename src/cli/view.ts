@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { Filter } from '../filter.js';
 import { formatSize, pyFixed } from '../format.js';
-import { sourceLine, type Traceback } from '../frame.js';
+import { sourceLine, type Frame, type Traceback } from '../frame.js';
 import { Snapshot, type KeyType } from '../snapshot.js';
 import type { Statistic, StatisticDiff } from '../statistic.js';
 import { formatTop } from '../top.js';
@@ -26,31 +26,115 @@ const plain = (text: string): string => text;
 export const PLAIN: Style = { bold: plain, dim: plain, red: plain, green: plain };
 const COLOR: Style = { bold: ansi(1, 22), dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39) };
 
-/** Colour only on a terminal, and never when `NO_COLOR` is set to a non-empty value (no-color.org). */
+/**
+ * Whether to colour a stream, by the conventions: `FORCE_COLOR` set to anything but `0` or `false`
+ * colours even a pipe, and `FORCE_COLOR=0` never (Node.js's own order: it wins over the rest);
+ * `NO_COLOR` set to a non-empty value (no-color.org) and `TERM=dumb` turn colour off; else a
+ * terminal is coloured and anything else is not.
+ */
+export function colorEnabled(isTTY: boolean, env: Record<string, string | undefined> = process.env): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  if ((env.NO_COLOR ?? '') !== '') return false;
+  if (env.TERM === 'dumb') return false;
+  return isTTY;
+}
+
+/** The style of a stream: `COLOR` when `colorEnabled`, else `PLAIN`. */
 export function styleFor(isTTY: boolean, env: Record<string, string | undefined> = process.env): Style {
-  return isTTY && (env.NO_COLOR ?? '') === '' ? COLOR : PLAIN;
+  return colorEnabled(isTTY, env) ? COLOR : PLAIN;
+}
+
+/** The style of what a command prints on stdout. */
+export function stdoutStyle(io: CommandIO): Style {
+  return styleFor(io.stdoutTTY ?? io.isTTY, io.env ?? {});
 }
 
 /** Files at least this big (16 MiB, about a second to load) show a progress line while they load, on a terminal only. */
 export const PROGRESS_MIN_BYTES = 16 * 1024 * 1024;
 
+/** A line of progress on stderr: shown on a terminal (not `TERM=dumb`) and erased by `done()`. */
+export interface Progress {
+  /** Replaces the line with `text`. */
+  say(text: string): void;
+  done(): void;
+}
+
+const SILENT: Progress = { say() {}, done() {} };
+
+/** Progress on `io.stderr` when it is a terminal that can erase a line, and `bytes` is big enough; else silent. */
+export function progressFor(io: CommandIO, bytes: number, progressMinBytes = io.progressMinBytes ?? PROGRESS_MIN_BYTES): Progress {
+  const tty = io.stderrTTY ?? io.isTTY;
+  if (!tty || io.env?.TERM === 'dumb' || bytes < progressMinBytes) return SILENT;
+  let shown = false;
+  return {
+    say(text) {
+      io.stderr.write(`${shown ? '\r\u001b[K' : ''}${text}`);
+      shown = true;
+    },
+    done() {
+      if (shown) io.stderr.write('\r\u001b[K');
+      shown = false;
+    },
+  };
+}
+
 /**
- * Loads a snapshot file. On a terminal, a file of `progressMinBytes` or more shows
- * `loading FILE (SIZE)...` on stderr while it is read, erased once done.
+ * The bytes a file holds once read: its size, or for gzip (by its magic number) the size the
+ * trailer records (modulo 4 GiB), whichever is bigger. 0 when it cannot be read.
  */
-export function loadSnapshot(file: string, io: CommandIO, progressMinBytes = PROGRESS_MIN_BYTES): Snapshot {
+export function inputBytes(file: string): number {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    if (size < 18) return size;
+    const magic = Buffer.alloc(2);
+    fs.readSync(fd, magic, 0, 2, 0);
+    if (magic[0] !== 0x1f || magic[1] !== 0x8b) return size;
+    const trailer = Buffer.alloc(4);
+    fs.readSync(fd, trailer, 0, 4, size - 4);
+    return Math.max(size, trailer.readUInt32LE(0));
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+function sizeText(file: string, bytes: number): string {
   let size = 0;
   try {
     size = fs.statSync(file).size;
   } catch {
-    // Snapshot.load reports the problem with the file's name.
+    // Not shown.
   }
-  const progress = io.isTTY && size >= progressMinBytes;
-  if (progress) io.stderr.write(`loading ${file} (${formatSize(size)})...`);
+  return size === bytes ? formatSize(size) : `${formatSize(size)}, ${formatSize(bytes)} unpacked`;
+}
+
+/**
+ * Loads a snapshot file. On a terminal, a file of `progressMinBytes` or more (unpacked, for
+ * `.json.gz`) shows `loading FILE (SIZE)...` on stderr while it is read, erased once done.
+ */
+export function loadSnapshot(file: string, io: CommandIO, progressMinBytes = io.progressMinBytes ?? PROGRESS_MIN_BYTES): Snapshot {
+  const bytes = inputBytes(file);
+  const progress = progressFor(io, bytes, progressMinBytes);
+  progress.say(`loading ${file} (${sizeText(file, bytes)})...`);
   try {
     return Snapshot.load(file);
   } finally {
-    if (progress) io.stderr.write('\r\u001b[K');
+    progress.done();
+  }
+}
+
+/** Runs `work` with `text` shown as progress when `bytes` (the input's size) is big; returns its result. */
+export function withProgress<T>(io: CommandIO, bytes: number, text: string, work: () => T): T {
+  const progress = progressFor(io, bytes);
+  progress.say(text);
+  try {
+    return work();
+  } finally {
+    progress.done();
   }
 }
 
@@ -71,9 +155,36 @@ function kib(size: number): string {
   return `${pyFixed(size / 1024, 1)} KiB`;
 }
 
+/** Frames that are not the program's own: Node.js internals and pseudo-files (`<anonymous>`, `<external>`...). */
+function isInternal(f: Frame): boolean {
+  return f.filename.startsWith('node:') || f.filename.startsWith('<') || f.filename === '';
+}
+
+/**
+ * The frame a traceback group is headed by: the most recent frame of the program's own code
+ * (outside node_modules), else the most recent outside Node.js internals, else the most recent.
+ * A traceback whose newest frames are `node:internal/process/task_queues` is headed by the
+ * program's line that queued the work.
+ */
+export function headingFrame(tb: Traceback): Frame | undefined {
+  let outside: Frame | undefined;
+  for (let i = tb.length - 1; i >= 0; i--) {
+    const f = tb.at(i)!;
+    if (isInternal(f)) continue;
+    if (!f.filename.includes('/node_modules/') && !f.filename.includes('\\node_modules\\')) return f;
+    outside ??= f;
+  }
+  return outside ?? tb.at(-1);
+}
+
+function shortSite(f: Frame | undefined): string {
+  return f === undefined ? '<unknown>:0' : `${f.filename.split('/').slice(-2).join('/')}:${f.lineno}`;
+}
+
 /**
  * The top as text: `formatTop` for `lineno` and `filename`; for `traceback`, each group as
- * Python's documentation prints one (`N memory blocks: X KiB` and `Traceback.format()`).
+ * Python's documentation prints one (`N memory blocks: X KiB` and `Traceback.format()`), its
+ * heading naming the program's most recent frame (`headingFrame`).
  */
 export function renderTop(snapshot: Snapshot, view: TopView, style: Style = PLAIN): string {
   const stats = snapshot.statistics(view.keyType, view.cumulative);
@@ -84,7 +195,7 @@ export function renderTop(snapshot: Snapshot, view: TopView, style: Style = PLAI
   } else {
     lines = [`Top ${limit} tracebacks`];
     stats.slice(0, limit).forEach((stat, i) => {
-      lines.push(`#${i + 1}: ${Math.trunc(stat.count)} memory blocks: ${kib(stat.size)}`);
+      lines.push(`#${i + 1}: ${shortSite(headingFrame(stat.traceback))}: ${Math.trunc(stat.count)} memory blocks: ${kib(stat.size)}`);
       lines.push(...stat.traceback.format());
     });
     const other = stats.slice(limit);
@@ -112,7 +223,10 @@ export function renderDiff(newSnapshot: Snapshot, oldSnapshot: Snapshot, view: T
   const limit = view.limit === 0 ? diffs.length : view.limit;
   const lines = [style.bold(`[ Top ${limit} differences ]`)];
   for (const diff of diffs.slice(0, limit)) {
-    const text = String(diff).replace(/\(([+-])([^)]*)\)/g, (all, sign: string) => (sign === '+' ? style.red(all) : style.green(all)));
+    // With tracebacks, Python's str() names the most recent frame; the heading names the program's.
+    const str = String(diff);
+    const shown = view.keyType === 'traceback' ? `${shortSite(headingFrame(diff.traceback))}: ${str.slice(str.indexOf(': size=') + 2)}` : str;
+    const text = shown.replace(/\(([+-])([^)]*)\)/g, (all, sign: string) => (sign === '+' ? style.red(all) : style.green(all)));
     lines.push(text);
     if (view.keyType === 'traceback') lines.push(...diff.traceback.format().map((l) => style.dim(l)));
   }

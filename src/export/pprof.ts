@@ -12,6 +12,16 @@ function domainName(domain: number): string {
   return domain === 0 ? 'heap' : domain === 1 ? 'external' : `user-${domain}`;
 }
 
+/**
+ * The name of an anonymous function in a profile: `(anonymous:L12:C5)` (`(anonymous:L12)` when the
+ * column is unknown), so that two arrow functions of one file stay two nodes in pprof's graphs,
+ * which key functions by name and file.
+ */
+export function anonymousName(lineno: number, column: number): string {
+  if (lineno <= 0) return '(anonymous)';
+  return column > 0 ? `(anonymous:L${lineno}:C${column})` : `(anonymous:L${lineno})`;
+}
+
 /** The note the profile carries: V8 records functions, not lines. */
 const HEAP_LINE_NOTE = 'V8 heap (domain "heap") frames name the allocating function; their line is where it starts';
 
@@ -20,7 +30,8 @@ const HEAP_LINE_NOTE = 'V8 heap (domain "heap") frames name the allocating funct
  * inuse_space/bytes]` (`alloc_*` when `meta.mode` is `'allocated'`); one sample per distinct
  * (domain, traceback) with the summed estimated count and bytes (rounded to integers, as pprof
  * holds int64), labelled `domain` = `heap`, `external` or `user-N`; one Location per distinct
- * frame (line 1-based, column 1-based when known); `period` is the sampling interval in bytes
+ * frame (line 1-based, column 1-based when known; an anonymous function is named by its position,
+ * `(anonymous:L12:C5)`); `period` is the sampling interval in bytes
  * (absent when the snapshot is exact).
  */
 export function toPprof(snapshot: Snapshot): Buffer {
@@ -54,7 +65,7 @@ export function buildPprof(snapshot: Snapshot): Profile {
   const locations: Location[] = [];
   const locationIds = new Map<string, number>();
   const locationOf = (filename: string, lineno: number, column: number, func: string | null): number => {
-    const name = func === null || func === '' ? '(anonymous)' : func;
+    const name = func === null || func === '' ? anonymousName(lineno, column) : func;
     const key = `${filename}\0${lineno}\0${column}\0${name}`;
     let id = locationIds.get(key);
     if (id === undefined) {

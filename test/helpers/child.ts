@@ -11,10 +11,13 @@ export interface Result {
   stderr: string;
 }
 
-/** This environment without any NODE_TRACEMALLOC* variable or the test runner's NODE_OPTIONS, plus `extra`. */
+/** Set by the test runner on a terminal (FORCE_COLOR=1) or by the user: children print plain text unless a test asks. */
+const COLOR_VARIABLES = new Set(['FORCE_COLOR', 'NO_COLOR']);
+
+/** This environment without any NODE_TRACEMALLOC* variable, the test runner's NODE_OPTIONS or colour variables, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODE_TRACEMALLOC') && k !== 'NODE_OPTIONS' && k !== 'NODE_TEST_CONTEXT') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NODE_TRACEMALLOC') && k !== 'NODE_OPTIONS' && k !== 'NODE_TEST_CONTEXT' && !COLOR_VARIABLES.has(k)) env[k] = v;
   return { ...env, ...extra };
 }
 

@@ -3,7 +3,7 @@ import { heapProfileToText, toHeapProfile } from '../../export/heapprofile.js';
 import { toPprof } from '../../export/pprof.js';
 import { FILTER_HELP, filterSpecs, parseOptions, UsageError, type FilterSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { applyFilters } from '../view.js';
+import { applyFilters, inputBytes, withProgress } from '../view.js';
 import { defaultOutput, INPUT_SPECS, loadInput, profileInputOptions, writeOutput, type ProfileInputOptions } from './report.js';
 
 export type ExportFormat = 'pprof' | 'heapprofile';
@@ -84,7 +84,8 @@ Examples:
       return 0;
     }
     const snapshot = applyFilters(loadInput(args.file, io, args), args.filters);
-    const data = args.format === 'pprof' ? toPprof(snapshot) : heapProfileToText(toHeapProfile(snapshot));
+    const data = withProgress(io, inputBytes(args.file), `converting to ${args.format}...`,
+      () => (args.format === 'pprof' ? toPprof(snapshot) : heapProfileToText(toHeapProfile(snapshot))));
     writeOutput(args.output, data, io, args.format === 'pprof' ? 'the pprof profile' : 'the heap profile');
     return 0;
   },

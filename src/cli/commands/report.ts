@@ -1,22 +1,14 @@
 /** `tracemalloc report FILE [--diff OLD] -o report.html`: a self-contained HTML report of a snapshot. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readHeapProfile } from '../../export/heapprofile.js';
 import { renderHtmlReport } from '../../export/html.js';
 import { formatSize } from '../../format.js';
-import { SnapshotFormatError } from '../../persist.js';
-import type { Snapshot } from '../../snapshot.js';
-import { FILTER_HELP, filterSpecs, intOption, parseOptions, UsageError, type FilterSpec, type OptionSpec } from '../args.js';
+import { FILTER_HELP, filterSpecs, intOption, parseOptions, profileInputOptions, UsageError, type FilterSpec, type OptionSpec } from '../args.js';
 import type { Command, CommandIO } from '../command.js';
-import { applyFilters, loadSnapshot } from '../view.js';
+import { loadInput, type ProfileInputOptions } from '../input.js';
+import { applyFilters, inputBytes, withProgress } from '../view.js';
 
-/** How to read a `.heapprofile` given on the command line. */
-export interface ProfileInputOptions {
-  /** `--interval`: the interval a `.heapprofile` was sampled with (bytes), or `null` for its default. */
-  interval: number | null;
-  /** `--read-sources`: read the source files (and maps) a `.heapprofile` names, on this machine. */
-  readSources: boolean;
-}
+export { loadInput, type ProfileInputOptions } from '../input.js';
 
 export interface ReportArgs extends ProfileInputOptions {
   help: boolean;
@@ -41,14 +33,7 @@ export const INPUT_SPECS: readonly OptionSpec[] = [
   { name: 'read-sources', kind: 'flag' },
 ];
 
-/** `--interval` and `--read-sources`. */
-export function profileInputOptions(values: Map<string, string>, flags: Set<string>): ProfileInputOptions {
-  const interval = values.get('interval');
-  return {
-    interval: interval === undefined ? null : intOption('interval', interval, 0, 1, 2 ** 31 - 1),
-    readSources: flags.has('read-sources'),
-  };
-}
+export { profileInputOptions };
 
 /** `name` without its directory and its snapshot or profile extensions, plus `ext`. */
 export function defaultOutput(file: string, ext: string): string {
@@ -76,32 +61,6 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
   }
   const file = p.positionals[0]!;
   return { help, file, output: output ?? defaultOutput(file, '.html'), ...rest };
-}
-
-function isHeapProfileName(file: string): boolean {
-  return /\.heapprofile(\.gz)?$/i.test(file);
-}
-
-/**
- * Loads a snapshot file (`.json`, `.gz`) or a Chrome `.heapprofile` (by its name, or when the
- * file is not a snapshot but reads as a heap profile).
- */
-export function loadInput(file: string, io: CommandIO, options: ProfileInputOptions): Snapshot {
-  const asProfile = (): Snapshot => readHeapProfile(file, {
-    ...(options.interval !== null ? { samplingInterval: options.interval } : {}),
-    readSources: options.readSources,
-  });
-  if (isHeapProfileName(file)) return asProfile();
-  try {
-    return loadSnapshot(file, io);
-  } catch (err) {
-    if (!(err instanceof SnapshotFormatError) || !err.message.includes('not a tracemalloc snapshot')) throw err;
-    try {
-      return asProfile();
-    } catch {
-      throw err;
-    }
-  }
 }
 
 /** Writes `data` to `output` (`-` is stdout) and says where on stderr. */
@@ -152,11 +111,11 @@ Examples:
     }
     const snapshot = applyFilters(loadInput(args.file, io, args), args.filters);
     const old = args.diff === null ? undefined : applyFilters(loadInput(args.diff, io, args), args.filters);
-    const html = renderHtmlReport(snapshot, {
+    const html = withProgress(io, inputBytes(args.file) + (args.diff === null ? 0 : inputBytes(args.diff)), 'rendering the report...', () => renderHtmlReport(snapshot, {
       ...(old !== undefined ? { diffFrom: old } : {}),
       ...(args.title !== null ? { title: args.title } : {}),
       topRows: args.top,
-    });
+    }));
     writeOutput(args.output, html, io, 'the report');
     return 0;
   },

@@ -1,7 +1,8 @@
 /** `tracemalloc top FILE`: the top allocation sites of a snapshot file. */
 import { parseTopArgs, VIEW_HELP } from '../args.js';
 import type { Command } from '../command.js';
-import { applyFilters, loadSnapshot, renderTop, styleFor, topJSON } from '../view.js';
+import { loadInput } from '../input.js';
+import { applyFilters, renderTop, stdoutStyle, topJSON } from '../view.js';
 
 export const command: Command = {
   name: 'top',
@@ -10,6 +11,7 @@ export const command: Command = {
 
 Print the top allocation sites of a snapshot file (written by Snapshot.dump(),
 NODE_TRACEMALLOC_DUMP or tracemalloc run --dump), as Python's display_top does.
+<file> may also be a Chrome DevTools .heapprofile (node --heap-prof, DevTools).
 
 Options:
 ${VIEW_HELP}
@@ -17,6 +19,7 @@ ${VIEW_HELP}
 Examples:
   tracemalloc top heap.json
   tracemalloc top --limit 5 --filter '*/src/*' --exclude 'node:*' heap.json.gz
+  node --heap-prof app.js && tracemalloc top --read-sources Heap.*.heapprofile
 `,
   async run(argv, io) {
     const args = parseTopArgs(argv);
@@ -24,10 +27,10 @@ Examples:
       io.stdout.write(command.usage);
       return 0;
     }
-    const snapshot = applyFilters(loadSnapshot(args.file, io), args.filters);
+    const snapshot = applyFilters(loadInput(args.file, io, args), args.filters);
     const text = args.json
       ? JSON.stringify(topJSON(snapshot, args, args.file), null, 2)
-      : renderTop(snapshot, args, styleFor(io.isTTY));
+      : renderTop(snapshot, args, stdoutStyle(io));
     io.stdout.write(`${text}\n`);
     return 0;
   },

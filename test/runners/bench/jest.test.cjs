@@ -1,0 +1,3 @@
+'use strict';
+/* global test */
+require('../shared/driver.cjs').register('jest', test);

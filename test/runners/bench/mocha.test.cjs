@@ -1,0 +1,3 @@
+'use strict';
+/* global it */
+require('../shared/driver.cjs').register('mocha', it);

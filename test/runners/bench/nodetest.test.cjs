@@ -1,0 +1,3 @@
+'use strict';
+const { test } = require('node:test');
+require('../shared/driver.cjs').register('node:test', test);

@@ -1,0 +1,3 @@
+import { createRequire } from 'node:module';
+import { test } from 'vitest';
+createRequire(import.meta.url)('../shared/driver.cjs').register('vitest', test);
