@@ -19,7 +19,7 @@ export type { FormatTopOptions } from './top.js';
 export {
   start, stop, isTracing, clearTraces, getTracebackLimit, getTracedMemory, resetPeak,
   getTracemallocMemory, takeSnapshot, getObjectTraceback, track, untrack, HEAP_DOMAIN, EXTERNAL_DOMAIN, DEFAULT_SAMPLING_INTERVAL,
-  setRawTraceSourceForTesting,
+  NotTracingError, TracerOwnedError, InspectorError,
 } from './tracer.js';
 export type { StartOptions } from './tracer.js';
 export { toPprof } from './export/pprof.js';

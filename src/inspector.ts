@@ -48,6 +48,30 @@ export class InspectorError extends Error {
   }
 }
 
+/**
+ * A connected in-process session, or InspectorError: under Node's permission model
+ * (`--experimental-permission` on Node 20, `--permission` on 22 and later) the inspector is
+ * restricted unless `--allow-inspector` is given, and Node throws ERR_ACCESS_DENIED.
+ */
+function connectSession(what: string): inspector.Session {
+  let session: inspector.Session | null = null;
+  try {
+    session = new inspector.Session();
+    session.connect();
+    return session;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const denied = code === 'ERR_ACCESS_DENIED';
+    throw new InspectorError(
+      denied
+        ? `cannot start ${what}: Node's permission model denies the inspector to this process ` +
+            `(started with --permission or --experimental-permission); tracemalloc needs it: add --allow-inspector (Node 22+)`
+        : `cannot start ${what}: cannot open an inspector session: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Posts a command and returns its result: the in-process session answers before `post` returns. */
 function postSync<T>(session: inspector.Session | null, method: string, params?: Record<string, unknown>): T {
   if (session === null) throw new InspectorError('the inspector session is closed');
@@ -79,9 +103,7 @@ export class HeapSampler {
    */
   start(interval: number, includeCollected: boolean): void {
     if (this.#session !== null) return;
-    const session = new inspector.Session();
-    session.connect();
-    this.#session = session;
+    this.#session = connectSession("V8's sampling heap profiler");
     let busy = false;
     try {
       this.#post('HeapProfiler.enable');
@@ -194,8 +216,7 @@ export class AllocationTracker {
 
   start(): void {
     if (this.#session !== null) return;
-    this.#session = new inspector.Session();
-    this.#session.connect();
+    this.#session = connectSession("V8's allocation tracker");
     try {
       this.#post('HeapProfiler.enable');
       this.#post('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });

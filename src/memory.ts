@@ -25,7 +25,9 @@ const FOLD_INTERVAL_MS = 1000;
 const FOLD_MIN_MS = 1;
 
 interface GCStatistic {
+  gcType: string;
   beforeGC: { heapStatistics: { usedHeapSize: number } };
+  afterGC: { heapStatistics: { usedHeapSize: number } };
 }
 
 export function heapUsed(): number {
@@ -40,6 +42,12 @@ export class MemoryCounter {
   #lastUsed = 0;
   #lastFold = 0;
   #timer: NodeJS.Timeout | null = null;
+  /** Heap used right after the last GC folded (-1: none seen since the last anchor). */
+  #lastAfterGC = -1;
+  /** Bytes allocated on the heap since start(), summed from the GCs (see allocatedBytes()). */
+  #allocated = 0;
+  /** Heap used after the last GC folded into #allocated (or at start()). */
+  #allocBase = 0;
   readonly #otherDomains: () => number;
 
   /** `otherDomains` returns the exact bytes traced outside the V8 heap (ArrayBuffers, user domains). */
@@ -53,6 +61,8 @@ export class MemoryCounter {
     this.#peak = 0;
     this.#lastUsed = this.#baseline;
     this.#lastFold = performance.now();
+    this.#allocated = 0;
+    this.#allocBase = this.#baseline;
     if (typeof v8.GCProfiler === 'function') {
       this.#gc = new v8.GCProfiler();
       this.#gc.start();
@@ -98,6 +108,17 @@ export class MemoryCounter {
     gc.start();
     const stats = data?.statistics;
     if (stats === undefined || stats.length === 0) return;
+    for (const s of stats) {
+      this.#allocated += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - this.#allocBase);
+      this.#allocBase = s.afterGC.heapStatistics.usedHeapSize;
+    }
+    for (let i = stats.length - 1; i >= 0; i--) {
+      // The last full GC: scavenges after it would count young objects allocated since.
+      if (stats[i]!.gcType === 'MarkSweepCompact') {
+        this.#lastAfterGC = stats[i]!.afterGC.heapStatistics.usedHeapSize;
+        break;
+      }
+    }
     const other = this.#otherDomains();
     for (const s of stats) {
       const before = Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - this.#baseline) + other;
@@ -121,12 +142,33 @@ export class MemoryCounter {
   }
 
   /**
-   * Re-anchors on a snapshot: `tracedHeap` is the profile's estimate of live traced heap bytes and
-   * `usedNow` the heap used right after the profile read (which ran a full GC).
+   * Bytes allocated on the V8 heap since `start()`: the growth of heap used between GCs, summed
+   * (each GC's heap before it, minus the heap after the one before), plus the growth since the
+   * last GC. What 'allocated' mode's sampler sees, so what its records cost.
    */
-  anchor(tracedHeap: number, usedNow: number): void {
+  allocatedBytes(): number {
     this.#fold();
-    this.#baseline = usedNow - tracedHeap;
+    return this.#allocated + Math.max(0, heapUsed() - this.#allocBase);
+  }
+
+  /** The heap part of `current()`: heap growth over the baseline, never below 0. */
+  heapCurrent(): number {
+    return Math.max(0, heapUsed() - this.#baseline);
+  }
+
+  /**
+   * Re-anchors on a snapshot: `tracedHeap` is the profile's estimate of live traced heap bytes.
+   * The baseline is the heap used right after the GC that reading the profile ran, as the
+   * GCProfiler recorded it: that is before V8's answer (the profile object, often megabytes) was
+   * parsed into the heap. Heap used read after the call would count that profile object, garbage
+   * a moment later, into the baseline and leave the counter low by its size (10 % at a 512 B
+   * interval). Without a GC record (no GCProfiler), `usedNow` stands in.
+   */
+  anchor(tracedHeap: number, usedNow = heapUsed()): void {
+    this.#lastAfterGC = -1;
+    this.#fold();
+    const afterGC = this.#lastAfterGC >= 0 ? this.#lastAfterGC : usedNow;
+    this.#baseline = afterGC - tracedHeap;
     const current = this.current();
     if (current > this.#peak) this.#peak = current;
   }

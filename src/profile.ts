@@ -34,6 +34,8 @@ export interface ProfileConversion {
    * `'neutral'` owns the sample; the tracer's own samples are left out and counted in `own`.
    */
   owner?: (callFrame: CallFrame) => 'own' | 'user' | 'neutral';
+  /** Samples with an ordinal at or below this one are left out (taken before `clearTraces()`). */
+  minOrdinal?: number;
 }
 
 /** Bytes added to the snapshot (`traced`) and bytes of the tracer's own samples left out (`own`). */
@@ -192,19 +194,33 @@ class Conversion {
  * snapshot once its profile and builder are garbage. Keeping one small object of each shape (a
  * sample, a leaf node and its call frame, the profile, an empty builder and conversion) keeps the
  * conversion optimized from one snapshot to the next (bench/snapshot.ts: about 2x faster on a
- * 4,000-node profile). A few hundred bytes, taken from the first profile converted.
+ * 4,000-node profile). A few hundred bytes, taken from the first profile converted; the kept
+ * conversion gets options of its own (no resolver: it must not pin a session's caches), and
+ * `releaseShapes()` drops them all when the session ends.
  */
 const shapes: unknown[] = [];
 
-function keepShapes(builder: StoreBuilder, profile: SamplingProfile, conversion: Conversion): void {
+const NO_FRAMES: FrameResolver = () => null;
+
+function keepShapes(builder: StoreBuilder, profile: SamplingProfile, conv: ProfileConversion): void {
   if (shapes.length > 0 || profile.samples.length === 0) return;
   let leaf = profile.head;
   while (leaf.children.length > 0) leaf = leaf.children[0]!;
+  // Parsed copies, not the profile's own objects (which would pin the whole profile): the
+  // inspector parses its answer from JSON, so objects parsed from the same keys share its maps.
+  const sampleShape: unknown = JSON.parse(JSON.stringify(profile.samples[0]));
+  const leafShape = JSON.parse(JSON.stringify(leaf)) as ProfileNode;
   const Builder = builder.constructor as new () => StoreBuilder;
   const emptyBuilder = new Builder();
   // The profile object itself holds everything: an object parsed from the same keys has its map.
   const profileShape: unknown = JSON.parse('{"head":{},"samples":[]}');
-  shapes.push(profile.samples[0], leaf, emptyBuilder, new Conversion(emptyBuilder, leaf, conversion.conv), profileShape);
+  const keptConv: ProfileConversion = { nframe: conv.nframe, interval: conv.interval, domain: conv.domain, resolve: NO_FRAMES, owner: conv.owner };
+  shapes.push(sampleShape, leafShape, emptyBuilder, new Conversion(emptyBuilder, leafShape, keptConv), profileShape);
+}
+
+/** Drops the objects kept by `keepShapes` (at the end of a tracing session). */
+export function releaseShapes(): void {
+  shapes.length = 0;
 }
 
 /**
@@ -222,8 +238,10 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
   const unscaler = new Unscaler(conv.interval);
   let orphan: number | undefined;
   const samples = profile.samples;
+  const minOrdinal = conv.minOrdinal ?? -Infinity;
   for (let k = 0; k < samples.length; k++) {
     const sample = samples[k]!;
+    if (sample.ordinal <= minOrdinal) continue;
     const index = indexById[sample.nodeId];
     // A sample of a node missing from the tree (not something V8 sends) keeps its bytes, unattributed.
     const tb = index === undefined ? (orphan ??= builder.traceback([builder.frame('<unknown>', 0, 0, null)], 1)) : conversion.tracebackOf(index);
@@ -239,6 +257,6 @@ export function addProfile(builder: StoreBuilder, profile: SamplingProfile, conv
     builder.trace(domain, size, lastCount, tb);
     totals.traced += size;
   }
-  keepShapes(builder, profile, conversion);
+  keepShapes(builder, profile, conv);
   return totals;
 }

@@ -12,6 +12,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './cli/env.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
+import { PeakKeeper, peakDumpPath } from './peak.js';
 
 const log = debuglog('tracemalloc');
 /** Set once per process, so two copies of the package preloaded together install once. */
@@ -68,6 +69,32 @@ function report(config: PreloadConfig, reason: string, file: string | null, meta
     say(`tracemalloc: no snapshot at ${reason}: ${errorText(err)}`);
     log('the %s hook failed: %o', reason, err);
     return false;
+  }
+}
+
+/** Prints the top at the program's peak of traced memory and writes it beside the dump (peak.ts). Never throws. */
+function reportPeak(config: PreloadConfig, peak: PeakKeeper): void {
+  try {
+    peak.stop();
+    const { snapshot, traced, taken, costMs } = peak.info;
+    if (snapshot === null) return;
+    if (config.dump !== null) {
+      const file = peakDumpPath(config.dump);
+      try {
+        snapshot.dump(file);
+      } catch (err) {
+        say(`tracemalloc: cannot write the peak snapshot to ${file}: ${errorText(err)}`);
+      }
+    }
+    if (config.top > 0) {
+      const { renderTop, styleFor } = require('./cli/view.js') as typeof import('./cli/view.js');
+      const style = styleFor(Boolean(process.stderr.isTTY), process.env);
+      say(`tracemalloc: pid ${process.pid} at its peak of traced memory, ${(traced / 1048576).toFixed(1)} MiB ` +
+        `(${taken} peak snapshot${taken === 1 ? '' : 's'}, ${Math.round(costMs)} ms)\n` +
+        renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }, style));
+    }
+  } catch (err) {
+    log('the peak report failed: %o', err);
   }
 }
 
@@ -138,8 +165,13 @@ function install(env: NodeJS.ProcessEnv): void {
   }
 
   if (cfg.dump !== null || cfg.top > 0) {
+    // Not beside the heap-limit watcher: near a small heap limit the peak snapshots' GCs and the
+    // snapshot they hold made the program die before the watcher's dump (cli-oom test, Node 26).
+    const peak = new PeakKeeper();
+    if (cfg.oomDump === null) peak.start();
     process.on('exit', () => {
       report(cfg, 'exit', cfg.dump);
+      reportPeak(cfg, peak);
     });
     // A terminating signal skips 'exit'. When the program has no handler of its own, write the
     // snapshot, then re-raise the signal with the default action so the process ends as it

@@ -50,7 +50,7 @@ for (const trap of ['get', 'set', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 
 /** A Proxy that throws on any access: what a caller gets from a broken object. */
 const HOSTILE = new Proxy({}, hostileHandler) as never;
 
-type ErrorName = 'TypeError' | 'RangeError' | 'SnapshotFormatError' | 'Error';
+type ErrorName = 'TypeError' | 'RangeError' | 'SnapshotFormatError' | 'NotTracingError' | 'Error';
 
 interface Case {
   /** The function, constructor or method, as the table's first column shows it. */
@@ -161,11 +161,11 @@ const CASES: Case[] = [
   { api: 'start(nframe?, options?)', call: "start({ mode: 'both' })", run: () => offThenStart(() => start({ mode: 'both' } as never)), expect: ['RangeError', /^options\.mode must be 'live' or 'allocated', not both$/] },
   {
     api: 'start(nframe?, options?)', call: 'start({ samplinginterval: 1024 })', run: () => offThenStart(() => start({ samplinginterval: 1024 } as never)),
-    expect: ['TypeError', /^unknown option "samplinginterval": start\(\) takes nframe, samplingInterval, external, sourceMaps, trackAllocations, mode$/],
+    expect: ['TypeError', /^unknown option "samplinginterval": start\(\) takes nframe, samplingInterval, external, sourceMaps, trackAllocations, mode, snapshotGC$/],
   },
   { api: 'start(nframe?, options?)', call: 'start(HOSTILE)', run: () => offThenStart(() => start(HOSTILE)), expect: 'hostile' },
   { api: 'start(nframe?, options?)', call: 'start(0) while tracing (tracing goes on)', run: () => whileTracing(() => start(0)), expect: ['RangeError', /^the number of frames must be in range \[1; 65535\]$/] },
-  { api: 'takeSnapshot()', call: 'takeSnapshot() when not tracing', run: () => takeSnapshot(), expect: ['Error', /^the tracemalloc module must be tracing memory allocations to take a snapshot$/] },
+  { api: 'takeSnapshot()', call: 'takeSnapshot() when not tracing', run: () => takeSnapshot(), expect: ['NotTracingError', /^the tracemalloc module must be tracing memory allocations to take a snapshot$/] },
   { api: 'getObjectTraceback(obj)', call: 'getObjectTraceback(42)', run: () => getObjectTraceback(42 as never), expect: { returns: 'not an object, so no traceback (Python returns None)' } },
 
   // --- Frames and tracebacks ------------------------------------------------------------------

@@ -103,3 +103,105 @@ test("with @datadog/pprof's heap profiler running, start() refuses and pprof's p
   heap.stop();
   assert.throws(() => tracemalloc.takeSnapshot(), { message: /stopped by another tool/ });
 });
+
+// What V8 really does when another tool asks for the sampler while tracemalloc owns it, and what
+// tracemalloc does to that tool (docs/coexistence.md states each of these).
+function sampleCount(session: inspector.Session): number {
+  return post<{ profile: { samples: unknown[] } }>(session, 'HeapProfiler.getSamplingProfile').profile.samples.length;
+}
+
+test("another session's startSampling while we trace: V8 answers {} and shares our sampler; clearTraces() leaves its profile whole; its stopSampling stops ours", () => {
+  tracemalloc.start({ samplingInterval: 4096 });
+  const other = new inspector.Session();
+  other.connect();
+  try {
+    post(other, 'HeapProfiler.enable');
+    const held: unknown[] = [];
+    for (let i = 0; i < 1e5; i++) held.push({ i });
+    assert.deepEqual(post(other, 'HeapProfiler.startSampling', { samplingInterval: 128 }), {});
+    for (let i = 0; i < 1e5; i++) held.push({ i });
+    // The other session reads the one sampler: our samples, at our interval (not its 128 B).
+    const before = sampleCount(other);
+    assert.ok(before > 100 && before < 2000, `${before} samples: the interval is ours (4096), not 128`);
+    // Ours is whole too: about 2e5 objects of 16-32 B, more than 3 MiB.
+    const ours = tracemalloc.takeSnapshot().statistics('filename').reduce((a, s) => a + s.size, 0);
+    assert.ok(ours > 3 * 1024 * 1024, `ours ${ours}`);
+    tracemalloc.clearTraces();
+    assert.ok(sampleCount(other) >= before, "clearTraces() cut the other session's profile");
+    assert.equal(tracemalloc.takeSnapshot().statistics('filename').reduce((a, s) => a + s.size, 0) < ours / 4, true, 'cleared traces came back');
+    post(other, 'HeapProfiler.stopSampling');
+    assert.throws(() => tracemalloc.takeSnapshot(), { code: 'ERR_TRACEMALLOC_INSPECTOR', message: /stopped by another tool/ });
+    assert.equal(held.length, 2e5);
+  } finally {
+    other.disconnect();
+  }
+});
+
+test("@datadog/pprof's heap.start after ours returns normally: pprof's profile is whole, our clearTraces() leaves it whole, our stop() ends it", () => {
+  const { heap } = require('@datadog/pprof') as { heap: { start(interval: number, depth: number): void; stop(): void; profile(): { sample: unknown[] } } };
+  tracemalloc.start({ samplingInterval: 4096, external: false });
+  const held: unknown[] = [];
+  for (let i = 0; i < 1e5; i++) held.push({ i, s: `x${i}` });
+  const heapTotal = (): number => tracemalloc.takeSnapshot().statistics('filename').reduce((a, st) => a + st.size, 0);
+  const before = heapTotal();
+  assert.ok(before > 3 * 1024 * 1024, `ours before pprof: ${before}`);
+  assert.equal(heap.start(64 * 1024, 64), undefined);
+  try {
+    for (let i = 0; i < 2e5; i++) held.push({ i, s: `y${i}` });
+    const n = heap.profile().sample.length;
+    assert.ok(n >= 20, `pprof's profile has ${n} samples`);
+    // Ours can read on; what it holds depends on pprof (its first start in a process replaced the
+    // sampler's samples and interval: 7.6 MiB read as 62 KiB in a fresh process; see coexistence.md).
+    assert.ok(heapTotal() >= 0);
+    tracemalloc.clearTraces();
+    assert.ok(heap.profile().sample.length >= n, "clearTraces() cut pprof's profile");
+    // Our stop() stops the one sampler: pprof, which never owned it, has nothing left to read.
+    // V8 keeps no count of who uses it, so tracemalloc cannot know pprof joined (coexistence.md).
+    tracemalloc.stop();
+    assert.throws(() => heap.profile(), /Heap profiler is not enabled/);
+  } finally {
+    heap.stop();
+  }
+  assert.equal(held.length, 3e5);
+});
+
+test("'allocated' mode restarts V8's sampler at each snapshot (and every 30 s) to free its records: a tool sharing the sampler loses its samples then (documented; V8 cannot tell us it is there)", () => {
+  tracemalloc.start({ samplingInterval: 4096, mode: 'allocated' });
+  const other = new inspector.Session();
+  other.connect();
+  try {
+    post(other, 'HeapProfiler.enable');
+    post(other, 'HeapProfiler.startSampling', { samplingInterval: 4096 });
+    const held: unknown[] = [];
+    for (let i = 0; i < 1e5; i++) held.push({ i });
+    const before = sampleCount(other);
+    tracemalloc.takeSnapshot();
+    const after = sampleCount(other);
+    assert.ok(before > 100 && after < before / 10, `${before} -> ${after}`);
+    post(other, 'HeapProfiler.stopSampling');
+    assert.equal(held.length, 1e5);
+  } finally {
+    other.disconnect();
+  }
+});
+
+test('under the permission model start() throws InspectorError (ERR_TRACEMALLOC_INSPECTOR) saying so, not Node\'s raw ERR_ACCESS_DENIED', () => {
+  const major = Number(process.versions.node.split('.')[0]);
+  const flag = major >= 22 ? '--permission' : '--experimental-permission';
+  const r = spawnSync(process.execPath, [flag, '--allow-fs-read=*', '--no-warnings', '-e', `
+    const tm = require('tracemalloc');
+    try { tm.start(); console.log('started'); } catch (e) {
+      console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, cause: e.cause && e.cause.code, isInspectorError: e instanceof tm.InspectorError }));
+    }
+    console.log(JSON.stringify({ tracing: tm.isTracing() }));
+  `], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [err, state] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    { name: err!.name, code: err!.code, cause: err!.cause, isInspectorError: err!.isInspectorError },
+    { name: 'InspectorError', code: 'ERR_TRACEMALLOC_INSPECTOR', cause: 'ERR_ACCESS_DENIED', isInspectorError: true },
+  );
+  assert.match(String(err!.message), /permission model denies the inspector .*--allow-inspector/);
+  assert.equal(state!.tracing, false);
+});
+

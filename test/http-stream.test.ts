@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import * as tracemalloc from 'tracemalloc';
-import { setRawTraceSourceForTesting } from '#internal/tracer';
+import { setRawTraceSourceForTesting } from '#internal/session-testing';
 import { snapshotJSONChunks } from '#internal/json-stream';
 
 const TRACES = 100_000;

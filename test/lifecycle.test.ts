@@ -57,3 +57,51 @@ test('stop() inside an exit handler is fine', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'stopped false');
 });
+
+// Issue 18: nothing of a session survives stop(). Every part the session made (the session, its
+// frame resolver, counter, domains, domain-1 tracer) and every profile it read is watched through
+// a WeakRef; after stop() and a few GCs none may be reachable. Where it exists, v8.queryObjects
+// also counts the live instances of the session's classes (0 expected).
+for (const mode of ['live', 'allocated'] as const) {
+  test(`stop() releases the session, its resolver and every profile it read (${mode} mode)`, () => {
+    const r = runChild(`
+      const v8 = require('node:v8');
+      v8.setFlagsFromString('--expose-gc');
+      const gc = require('node:vm').runInNewContext('gc');
+      const watch = require('#internal/session-testing');
+      const { TracingSession } = require('#internal/session');
+      const { CallFrameResolver } = require('#internal/resolve');
+      const tm = require('tracemalloc');
+      watch.watchSessionObjectsForTesting();
+      for (let round = 0; round < 2; round++) {
+        tm.start({ nframe: 5, mode: ${JSON.stringify(mode)}, trackAllocations: round === 1 });
+        let keep = [];
+        for (let i = 0; i < 2e4; i++) keep.push({ i, s: 'x' + i });
+        keep.push(Buffer.alloc(1 << 20));
+        tm.takeSnapshot().statistics('traceback');
+        tm.takeSnapshot();
+        if (round === 1) tm.getObjectTraceback(keep[5]);
+        tm.getTracemallocMemory();
+        keep = null;
+        tm.stop();
+      }
+      const count = (C) => typeof v8.queryObjects === 'function' ? v8.queryObjects(C, { format: 'count' }) : -1;
+      setImmediate(() => {
+        for (let i = 0; i < 4; i++) gc();
+        console.log(JSON.stringify({
+          watched: watch.watchedObjectsAliveForTesting(),
+          sessions: count(TracingSession),
+          resolvers: count(CallFrameResolver),
+        }));
+      });
+    `);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { watched: number; sessions: number; resolvers: number };
+    assert.equal(out.watched, 0, `objects of a stopped session still reachable: ${r.stdout}`);
+    // v8.queryObjects exists from Node 20.13 and 22.0; before that the WeakRefs above decide alone.
+    if (out.sessions !== -1) {
+      assert.equal(out.sessions, 0);
+      assert.equal(out.resolvers, 0);
+    }
+  });
+}

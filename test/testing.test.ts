@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { AssertionError } from 'node:assert';
 import * as path from 'node:path';
 import * as tracemalloc from 'tracemalloc';
+import { setRawTraceSourceForTesting } from '#internal/session-testing';
 import { assertNoLeak, formatLeakReport, measureLeak, slopeStatistics, MARGIN_SIGMAS } from 'tracemalloc/testing';
 import { lineOf } from './helpers/live.js';
 
@@ -17,7 +18,7 @@ afterEach(() => {
   assert.ok(kept.length >= 0);
   kept = [];
   tracemalloc.stop();
-  tracemalloc.setRawTraceSourceForTesting(null);
+  setRawTraceSourceForTesting(null);
 });
 
 // About 1 KiB a call: an array of 124 small integers (a 1008-byte backing store and its header).
@@ -133,7 +134,7 @@ test('an existing tracer is used as it is and left running', async () => {
 
 test('a tracer that cannot see the code under test is an error, not a pass', async () => {
   tracemalloc.start(1, { samplingInterval: 1024 });
-  tracemalloc.setRawTraceSourceForTesting(() => []);
+  setRawTraceSourceForTesting(() => []);
   await assert.rejects(measureLeak(leakOneKiB, { iterations: 20 }), { code: 'ERR_TRACEMALLOC_BLIND', message: /^measureLeak cannot see what the code under test allocates/ });
 });
 

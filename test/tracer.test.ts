@@ -8,6 +8,7 @@ import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tracemalloc from 'tracemalloc';
+import { setRawTraceSourceForTesting } from '#internal/session-testing';
 import { gc, lineOf, MiB, samplingBound } from './helpers/live.js';
 
 const SOURCE = path.join(__dirname, '..', '..', 'test', 'tracer.test.ts');
@@ -15,7 +16,7 @@ const held: unknown[] = [];
 
 afterEach(() => {
   tracemalloc.stop();
-  tracemalloc.setRawTraceSourceForTesting(null);
+  setRawTraceSourceForTesting(null);
   held.length = 0;
 });
 
@@ -69,7 +70,7 @@ test('takeSnapshot() answers synchronously and fails with Python\'s message when
 
 test('C2: a snapshot takes the tracer\'s traces, limit and totalNframe', () => {
   tracemalloc.start(5);
-  tracemalloc.setRawTraceSourceForTesting(() => [[0, 5, [['a.py', 2]], 10]]);
+  setRawTraceSourceForTesting(() => [[0, 5, [['a.py', 2]], 10]]);
   const snapshot = tracemalloc.takeSnapshot();
   assert.equal(snapshot.tracebackLimit, 5);
   assert.equal(snapshot.traces.length, 1);

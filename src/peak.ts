@@ -1,0 +1,130 @@
+/**
+ * The program's peak of traced memory, kept as a snapshot (issue 19: `run` reports the peak).
+ * At exit a well-behaved program holds almost nothing; what a user wants is what used memory at
+ * the high-water mark, as Python's memray reports it. A timer (unref'd: it never keeps the
+ * process alive) reads the cheap counter every `intervalMs`; when traced memory has passed the
+ * last peak snapshot by `margin`, it takes a snapshot and keeps it if it is the largest so far.
+ *
+ * Cost: each peak snapshot is one `takeSnapshot()` (its GCs and the profile read, see
+ * differences-from-python.md §4); at most `maxSnapshots` are taken, and each needs the traced
+ * memory to have grown by `margin` over the previous one, so a program that grows steadily from
+ * `minBytes` to M takes about log(M / minBytes) / log(1 + margin) of them (at most 12 by
+ * default). One snapshot is held at a time (the largest). What it cannot see: a peak reached and
+ * left within one synchronous stretch of code (the timer runs between tasks), and 'allocated'
+ * mode (whose traces are not live memory; the keeper does nothing then).
+ */
+import * as path from 'node:path';
+import { debuglog } from 'node:util';
+import type { Snapshot } from './snapshot.js';
+import { getTracedMemory, isTracing, takeSnapshot } from './tracer.js';
+
+const log = debuglog('tracemalloc');
+
+export interface PeakOptions {
+  /** How much traced memory must pass the last peak snapshot before another is taken. Default 0.2 (20 %). */
+  margin?: number;
+  /** No peak snapshot below this many traced bytes. Default 4 MiB. */
+  minBytes?: number;
+  /** At most this many peak snapshots in all. Default 12. */
+  maxSnapshots?: number;
+  /** How often the counter is read (ms). Default 100. */
+  intervalMs?: number;
+}
+
+export interface PeakInfo {
+  /** The largest snapshot taken, or null if memory never passed `minBytes`. */
+  snapshot: Snapshot | null;
+  /** Its traced bytes (all domains). */
+  traced: number;
+  /** Peak snapshots taken, and the milliseconds they cost in all. */
+  taken: number;
+  costMs: number;
+}
+
+function tracedBytes(snapshot: Snapshot): number {
+  let total = 0;
+  for (const t of snapshot.traces) total += t.size;
+  return total;
+}
+
+export class PeakKeeper {
+  readonly #margin: number;
+  readonly #minBytes: number;
+  readonly #maxSnapshots: number;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #snapshot: Snapshot | null = null;
+  #traced = 0;
+  /** Counter value that the next peak snapshot needs. */
+  #threshold: number;
+  #taken = 0;
+  #costMs = 0;
+
+  constructor(options: PeakOptions = {}) {
+    this.#margin = options.margin ?? 0.2;
+    this.#minBytes = options.minBytes ?? 4 * 1024 * 1024;
+    this.#maxSnapshots = options.maxSnapshots ?? 12;
+    this.#intervalMs = options.intervalMs ?? 100;
+    if (!(this.#margin > 0) || !(this.#minBytes >= 0) || !Number.isInteger(this.#maxSnapshots) || this.#maxSnapshots < 1 || !(this.#intervalMs > 0)) {
+      throw new RangeError('PeakKeeper options: margin > 0, minBytes >= 0, maxSnapshots an integer >= 1, intervalMs > 0');
+    }
+    this.#threshold = this.#minBytes;
+  }
+
+  start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => this.check(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Reads the counter and takes a peak snapshot when due. Never throws. */
+  check(): void {
+    if (this.#taken >= this.#maxSnapshots || !isTracing()) return;
+    try {
+      const [current] = getTracedMemory();
+      if (current < this.#threshold) return;
+      const t0 = performance.now();
+      const snapshot = takeSnapshot();
+      this.#costMs += performance.now() - t0;
+      this.#taken++;
+      if (snapshot.meta.mode === 'allocated') {
+        this.#taken = this.#maxSnapshots; // allocated bytes have no peak: stop here
+        return;
+      }
+      snapshot.meta.reason = 'peak';
+      const traced = tracedBytes(snapshot);
+      if (traced > this.#traced) {
+        this.#snapshot = snapshot;
+        this.#traced = traced;
+      }
+      // The counter now sits on the live set (the snapshot re-anchored it).
+      this.#threshold = Math.max(this.#minBytes, this.#traced, getTracedMemory()[0]) * (1 + this.#margin);
+    } catch (err) {
+      log('peak snapshot failed: %o', err);
+      this.#taken = this.#maxSnapshots;
+    }
+  }
+
+  /** Stops the timer; the peak found so far stays readable. */
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  get info(): PeakInfo {
+    return { snapshot: this.#snapshot, traced: this.#traced, taken: this.#taken, costMs: this.#costMs };
+  }
+}
+
+/** The file of the peak snapshot beside dump file `dump`: `heap.json` -> `heap.peak.json`. */
+export function peakDumpPath(dump: string): string {
+  const base = path.basename(dump);
+  const m = /^(.+?)((?:\.json)?(?:\.gz)?)$/.exec(base);
+  let stem = m?.[1] ?? base;
+  let ext = m?.[2] ?? '';
+  if (ext === '' && path.extname(stem) !== '') {
+    ext = path.extname(stem);
+    stem = stem.slice(0, -ext.length);
+  }
+  return path.join(path.dirname(dump), `${stem}.peak${ext}`);
+}

@@ -1,0 +1,301 @@
+/**
+ * One tracing session: everything `start()` sets up, owned by one object and released by one
+ * `dispose()`. The tracer (tracer.ts) holds at most one session; nothing of it survives `stop()`
+ * (test/lifecycle.test.ts proves it with WeakRefs).
+ */
+import { debuglog } from 'node:util';
+import { FOLD_INTERVAL_MS, FoldedSamples } from './allocated.js';
+import { UserDomains } from './domains.js';
+import { ExternalTracer } from './external.js';
+import { frameCachesBytes, releaseFrameCaches } from './frame-caches.js';
+import { AllocationTracker, HeapSampler } from './inspector.js';
+import { MemoryCounter } from './memory.js';
+import { addProfile, releaseShapes } from './profile.js';
+import { CallFrameResolver, frameOwner } from './resolve.js';
+import { makeFullGC, settleHeap } from './session-gc.js';
+import type { SessionOptions } from './session-options.js';
+import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
+import { addRawTrace, Snapshot } from './snapshot.js';
+import { StoreBuilder } from './store.js';
+
+const log = debuglog('tracemalloc');
+
+/** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
+export const HEAP_DOMAIN = 0;
+/** Domain of ArrayBuffer backing stores: Buffers and typed arrays (frames name the exact call line). */
+export const EXTERNAL_DOMAIN = 1;
+
+/**
+ * Bytes a live sample holds inside V8, outside the JavaScript heap: its record, its entry in the
+ * sampler's table, its weak global handle and the allocator's overhead. Measured, not derived from
+ * V8's layout: bench/counter.ts found 169-175 bytes of resident memory a sample (Node 20, 2 x 10^5
+ * samples); 96, the sum of the structures alone, underestimated it by 45%.
+ */
+const SAMPLE_COST = 170;
+/**
+ * Bytes a sample of an object already collected costs in 'allocated' mode: V8 keeps its record
+ * but frees its weak handle. Measured as the slope of resident memory between 4 x 10^5 and
+ * 8 x 10^5 such samples (64 B interval): 94 bytes on Node 26, 93-105 on Node 20.
+ */
+const COLLECTED_SAMPLE_COST = 94;
+
+/** Undo steps of a session being opened, run in reverse if a later step throws. */
+type Undo = () => void;
+
+export class TracingSession {
+  readonly options: SessionOptions;
+  readonly #sampler: HeapSampler;
+  readonly #tracker: AllocationTracker | null;
+  readonly #external: ExternalTracer | null;
+  readonly #domains: UserDomains;
+  readonly #counter: MemoryCounter;
+  readonly #resolver: CallFrameResolver;
+  /** 'allocated' mode: the samples folded so far, and the timer that folds them. */
+  readonly #folded: FoldedSamples | null;
+  #foldTimer: NodeJS.Timeout | null = null;
+  /** Samples V8 held at the last profile read (to estimate the sampler's own memory). */
+  #lastSamples = 0;
+  /** 'allocated' mode: the counter's allocated bytes when V8's sampler was last restarted. */
+  #allocatedAtRestart = 0;
+  /**
+   * 'allocated' mode: V8's samples per byte allocated, as the last fold found it. V8 takes fewer
+   * samples than bytes / interval (0.57 per interval of small objects, Node 20 and 26, measured
+   * by comparing the heap allocated with the samples read), the first guess before a fold.
+   */
+  #samplesPerByte: number;
+  /** Heap bytes of the tracer's own live objects at the last read (left out of snapshots). */
+  #ownHeap = 0;
+  #disposed = false;
+  /**
+   * Live mode: samples up to this ordinal were taken before the last `clearTraces()` and are
+   * left out. Clearing this way leaves V8's sampler running untouched, so another tool reading
+   * the same sampler keeps its profile whole (a restart would wipe it).
+   */
+  #clearedOrdinal = -1;
+  /** The synchronous full GC that settles the heap before a snapshot ('full' snapshotGC). */
+  #fullGC: (() => void) | null = null;
+
+  /** Starts every part in order; if one throws, the parts already started are stopped again. */
+  static open(options: SessionOptions): TracingSession {
+    const undo: Undo[] = [];
+    try {
+      return new TracingSession(options, undo);
+    } catch (err) {
+      for (let i = undo.length - 1; i >= 0; i--) {
+        try {
+          undo[i]!();
+        } catch (e) {
+          log('undoing a half-open session failed: %o', e);
+        }
+      }
+      throw err;
+    }
+  }
+
+  private constructor(options: SessionOptions, undo: Undo[]) {
+    this.options = options;
+    this.#samplesPerByte = 0.57 / options.samplingInterval;
+    const { samplingInterval: interval, mode } = options;
+    this.#sampler = new HeapSampler();
+    this.#sampler.start(interval, mode === 'allocated');
+    undo.push(() => this.#sampler.stop());
+    this.#tracker = null;
+    if (options.trackAllocations) {
+      const tracker = new AllocationTracker();
+      tracker.start();
+      undo.push(() => tracker.stop());
+      this.#tracker = tracker;
+    }
+    this.#external = null;
+    if (options.external) {
+      const external = new ExternalTracer({ interval, nframe: options.nframe, sourceMaps: options.sourceMaps, allocated: mode === 'allocated' });
+      external.start();
+      undo.push(() => external.stop());
+      this.#external = external;
+    }
+    const domains = new UserDomains();
+    this.#domains = domains;
+    const external = this.#external;
+    this.#counter = new MemoryCounter(() => (external?.tracedBytes ?? 0) + domains.bytes);
+    this.#counter.start();
+    undo.push(() => this.#counter.stop());
+    this.#resolver = new CallFrameResolver(options.sourceMaps);
+    if (options.snapshotGC === 'full' && mode === 'live') this.#fullGC = makeFullGC();
+    this.#folded = mode === 'allocated' ? new FoldedSamples() : null;
+    if (this.#folded !== null) {
+      this.#foldTimer = setInterval(() => {
+        try {
+          this.#fold();
+        } catch (err) {
+          log('folding allocated samples failed: %o', err);
+        }
+      }, FOLD_INTERVAL_MS);
+      this.#foldTimer.unref();
+    }
+    noteSessionObjectForTesting(this, this.#resolver, this.#counter, this.#domains, ...(this.#external === null ? [] : [this.#external]));
+  }
+
+  get domains(): UserDomains {
+    return this.#domains;
+  }
+
+  get tracker(): AllocationTracker | null {
+    return this.#tracker;
+  }
+
+  get resolver(): CallFrameResolver {
+    return this.#resolver;
+  }
+
+  /**
+   * Reads V8's samples into `builder` (the heap domain) and returns the bytes traced, the
+   * tracer's own bytes left out, and how many samples V8 held.
+   */
+  #readProfile(builder: StoreBuilder, settle: boolean): { traced: number; own: number; samples: number } {
+    if (settle) settleHeap(this.options.snapshotGC, this.#fullGC);
+    let profile: ReturnType<HeapSampler['profile']> | null = this.#sampler.profile();
+    noteSessionObjectForTesting(profile, builder);
+    const totals = addProfile(builder, profile, {
+      nframe: this.options.nframe,
+      interval: this.options.samplingInterval,
+      domain: HEAP_DOMAIN,
+      resolve: this.#resolver.resolve,
+      owner: frameOwner,
+      minOrdinal: this.#clearedOrdinal,
+    });
+    const samples = profile.samples.length;
+    profile = null;
+    return { ...totals, samples };
+  }
+
+  /** 'allocated' mode: folds V8's samples into the session's table and restarts the sampler. */
+  #fold(): void {
+    if (this.#disposed) return;
+    const builder = new StoreBuilder();
+    const { samples } = this.#readProfile(builder, false);
+    this.#sampler.restart(this.options.samplingInterval, true);
+    const allocated = this.#counter.allocatedBytes();
+    // Calibrate on a stretch long enough to hold a few hundred samples.
+    if (samples >= 256 && allocated > this.#allocatedAtRestart) this.#samplesPerByte = samples / (allocated - this.#allocatedAtRestart);
+    this.#allocatedAtRestart = allocated;
+    this.#folded!.fold(builder.build());
+    // The tracer's own samples left out here are allocations it made (and mostly freed), not
+    // what it holds: that is the folded table and the caches, counted by memory().
+  }
+
+  /** The traces of every domain, as a snapshot. */
+  snapshot(): Snapshot {
+    const builder = new StoreBuilder();
+    const raw = rawTraceSourceForTesting();
+    if (raw !== null) {
+      let i = 0;
+      for (const r of raw()) addRawTrace(builder, r, i++);
+    } else if (this.#folded !== null) {
+      // 'allocated' mode: allocated bytes are not live bytes, so the counter is not re-anchored.
+      this.#fold();
+      this.#folded.addTo(builder, HEAP_DOMAIN);
+    } else {
+      const { traced, own, samples } = this.#readProfile(builder, true);
+      this.#lastSamples = samples;
+      this.#ownHeap = own;
+      this.#counter.anchor(traced);
+    }
+    if (raw === null) {
+      this.#external?.addTraces(builder);
+      this.#domains.addTraces(builder, this.options.nframe);
+    }
+    return Snapshot._fromColumns(builder.build(), this.options.nframe, {
+      samplingInterval: this.options.samplingInterval,
+      meta: { time: new Date().toISOString(), pid: process.pid, node: process.version, mode: this.options.mode },
+    });
+  }
+
+  /** Python's `clear_traces()`: forgets every trace while tracing goes on. */
+  clear(): void {
+    if (this.#folded !== null) {
+      // 'allocated' mode keeps V8's records of collected objects: only a restart frees them.
+      this.#sampler.restart(this.options.samplingInterval, true);
+    } else {
+      // Live mode: remember where the cleared samples end; V8's sampler is left alone.
+      const samples = this.#sampler.profile().samples;
+      for (let i = 0; i < samples.length; i++) if (samples[i]!.ordinal > this.#clearedOrdinal) this.#clearedOrdinal = samples[i]!.ordinal;
+    }
+    this.#resolver.clear();
+    this.#counter.clear();
+    this.#allocatedAtRestart = this.#counter.allocatedBytes();
+    this.#lastSamples = 0;
+    this.#ownHeap = 0;
+    this.#folded?.clear();
+    this.#external?.clear();
+    this.#domains.clear();
+  }
+
+  readMemory(): [current: number, peak: number] {
+    return this.#counter.read();
+  }
+
+  resetPeak(): void {
+    this.#counter.resetPeak();
+  }
+
+  /**
+   * Estimated bytes the tracer holds: V8's samples (the heap domain's traced bytes over the
+   * interval, or the count at the last read if larger), the frame caches (resolver and
+   * frame-caches.ts), its own live heap
+   * objects at the last snapshot, the folded table, domain 1's bookkeeping and the user domains.
+   */
+  memory(): number {
+    const interval = this.options.samplingInterval;
+    // V8 holds a record per live sample: about the traced heap over the interval (or the count
+    // the last read saw, if larger). 'allocated' mode also keeps the records of samples collected
+    // since the sampler was last restarted: the heap allocated since then, minus what is alive.
+    const heap = this.#counter.heapCurrent();
+    let live: number;
+    let collected = 0;
+    if (this.#folded === null) {
+      live = Math.max(this.#lastSamples, Math.ceil(heap / interval));
+    } else {
+      // Counted with the samples per byte that the last fold found (the first guess before it).
+      const all = Math.ceil((this.#counter.allocatedBytes() - this.#allocatedAtRestart) * this.#samplesPerByte);
+      live = Math.min(all, Math.ceil(heap * this.#samplesPerByte));
+      collected = Math.max(0, all - live);
+    }
+    return live * SAMPLE_COST + collected * COLLECTED_SAMPLE_COST + this.#resolver.byteSize() + frameCachesBytes() + this.#ownHeap +
+      (this.#folded?.byteSize() ?? 0) + (this.#external?.byteSize() ?? 0) + this.#domains.byteSize();
+  }
+
+  /** Stops every part and drops every reference it held. Idempotent, never throws. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#fullGC = null;
+    if (this.#foldTimer !== null) clearInterval(this.#foldTimer);
+    this.#foldTimer = null;
+    const steps: Array<() => void> = [
+      () => this.#counter.stop(),
+      () => this.#external?.stop(),
+      () => this.#tracker?.stop(),
+      () => this.#sampler.stop(),
+      () => this.#resolver.clear(),
+      () => this.#folded?.clear(),
+      () => this.#domains.clear(),
+      releaseShapes,
+      releaseSharedCaches,
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch (err) {
+        log('stopping a session part failed: %o', err);
+      }
+    }
+  }
+}
+
+/**
+ * Caches of modules shared with snapshots loaded from files (source lines, source maps, script
+ * URLs, fnmatch patterns), filled while tracing: released with the session (frame-caches.ts).
+ */
+function releaseSharedCaches(): void {
+  releaseFrameCaches();
+}
