@@ -14,10 +14,11 @@ import { Readable } from 'node:stream';
 import { debuglog } from 'node:util';
 import * as zlib from 'node:zlib';
 import { describeType, describeValue } from './format.js';
-import { diffJSON, renderDiff, renderTop, topJSON, type TopView } from './cli/view.js';
+import { diffJSON, renderDiff, renderTop, topJSON, type TopView } from './view.js';
 import { buildPprof } from './export/pprof.js';
 import { snapshotJSONChunks } from './json-stream.js';
-import type { KeyType, Snapshot } from './snapshot.js';
+import { CUMULATIVE_TRACEBACK_ERROR, isKeyType, KEY_TYPE_CHOICES, type KeyType } from './keys.js';
+import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
 
 const log = debuglog('tracemalloc');
@@ -80,7 +81,7 @@ export function parseTarget(target: string): { path: string; query: URLSearchPar
 
 function viewOf(query: URLSearchParams, dflt: TopView): TopView {
   const key = query.get('key') ?? dflt.keyType;
-  if (key !== 'lineno' && key !== 'filename' && key !== 'traceback') throw new BadRequest(`key must be lineno, filename or traceback, not ${JSON.stringify(key)}`);
+  if (!isKeyType(key)) throw new BadRequest(`key must be ${KEY_TYPE_CHOICES}, not ${JSON.stringify(key)}`);
   const limitText = query.get('limit');
   let limit = dflt.limit;
   if (limitText !== null) {
@@ -90,7 +91,7 @@ function viewOf(query: URLSearchParams, dflt: TopView): TopView {
   const cumulativeText = query.get('cumulative') ?? '0';
   if (!['0', '1', 'true', 'false'].includes(cumulativeText)) throw new BadRequest(`cumulative must be 1 or 0, not ${JSON.stringify(cumulativeText)}`);
   const cumulative = cumulativeText === '1' || cumulativeText === 'true';
-  if (cumulative && key === 'traceback') throw new BadRequest("cumulative mode cannot by used with key type 'traceback'");
+  if (cumulative && key === 'traceback') throw new BadRequest(CUMULATIVE_TRACEBACK_ERROR);
   return { keyType: key, limit, cumulative };
 }
 
@@ -196,7 +197,7 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler
   if (typeof limit !== 'number') throw new TypeError(`options.limit must be an integer >= 0, not ${describeValue(limit)}`);
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`options.limit must be an integer >= 0, not ${String(limit)}`);
   const keyType = options.keyType ?? 'lineno';
-  if (keyType !== 'lineno' && keyType !== 'filename' && keyType !== 'traceback') throw new RangeError(`unknown key_type: ${String(keyType)}`);
+  if (!isKeyType(keyType)) throw new RangeError(`unknown key_type: ${String(keyType)}`);
   const dflt: TopView = { keyType, limit, cumulative: false };
   if (!isTracing()) start();
   let previous: Snapshot = takeSnapshot();

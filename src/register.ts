@@ -9,7 +9,7 @@
 import { debuglog } from 'node:util';
 import * as v8 from 'node:v8';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './cli/env.js';
+import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './preload-env.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
 import { PeakKeeper, peakDumpPath } from './peak.js';
@@ -59,7 +59,7 @@ function report(config: PreloadConfig, reason: string, file: string | null, meta
     }
     if (config.top > 0) {
       // The text view is loaded only when printed (start-up stays cheap, issue 17).
-      const { renderTop, styleFor } = require('./cli/view.js') as typeof import('./cli/view.js');
+      const { renderTop, styleFor } = require('./view.js') as typeof import('./view.js');
       const style = styleFor(Boolean(process.stderr.isTTY), process.env);
       say(`tracemalloc: pid ${process.pid}${isMainThread ? '' : ` worker ${threadId}`} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
         renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }, style));
@@ -87,7 +87,7 @@ function reportPeak(config: PreloadConfig, peak: PeakKeeper): void {
       }
     }
     if (config.top > 0) {
-      const { renderTop, styleFor } = require('./cli/view.js') as typeof import('./cli/view.js');
+      const { renderTop, styleFor } = require('./view.js') as typeof import('./view.js');
       const style = styleFor(Boolean(process.stderr.isTTY), process.env);
       say(`tracemalloc: pid ${process.pid} at its peak of traced memory, ${(traced / 1048576).toFixed(1)} MiB ` +
         `(${taken} peak snapshot${taken === 1 ? '' : 's'}, ${Math.round(costMs)} ms)\n` +

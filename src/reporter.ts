@@ -5,7 +5,8 @@
  */
 import { debuglog } from 'node:util';
 import { describeType, describeValue } from './format.js';
-import type { KeyType, Snapshot } from './snapshot.js';
+import { isKeyType, type KeyType } from './keys.js';
+import type { Snapshot } from './snapshot.js';
 import { getTracedMemory, isTracing, start, stop, takeSnapshot } from './tracer.js';
 
 const log = debuglog('tracemalloc');
@@ -84,7 +85,7 @@ function checkOptions(options: ReporterOptions): Required<ReporterOptions> {
   if (typeof limit !== 'number') throw new TypeError(`options.limit must be an integer >= 0, not ${describeValue(limit)}`);
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`options.limit must be an integer >= 0, not ${String(limit)}`);
   const keyType = options.keyType ?? 'lineno';
-  if (keyType !== 'lineno' && keyType !== 'filename' && keyType !== 'traceback') throw new RangeError(`unknown key_type: ${String(keyType)}`);
+  if (!isKeyType(keyType)) throw new RangeError(`unknown key_type: ${String(keyType)}`);
   const compareTo = options.compareTo ?? 'previous';
   if (compareTo !== 'previous' && compareTo !== 'start') throw new RangeError(`options.compareTo must be 'previous' or 'start', not ${String(compareTo)}`);
   const sink = options.log ?? ((record: ReportRecord) => console.log(JSON.stringify(record)));

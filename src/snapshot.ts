@@ -11,9 +11,10 @@ import { fnmatch } from './fnmatch.js';
 import { Statistic, StatisticDiff } from './statistic.js';
 import { StoreBuilder, type Tables, type TraceColumns } from './store.js';
 import { columnsFromJSON, columnsToJSON, readSnapshotFile, writeSnapshotFile, type LoadOptions, type SnapshotJSON } from './persist.js';
+import { CUMULATIVE_TRACEBACK_ERROR, isKeyType, type KeyType } from './keys.js';
 
 /** How statistics group traces: by whole traceback, by file, or by line of the most recent frame. */
-export type KeyType = 'traceback' | 'filename' | 'lineno';
+export type { KeyType } from './keys.js';
 
 /**
  * A raw trace, Python's shape plus an optional count:
@@ -132,14 +133,14 @@ function checkLimit(limit: unknown): number {
 }
 
 function checkKeyType(keyType: unknown, cumulative: unknown): asserts keyType is KeyType {
-  if (keyType !== 'traceback' && keyType !== 'filename' && keyType !== 'lineno') {
+  if (!isKeyType(keyType)) {
     throw new RangeError(`unknown key_type: ${typeof keyType === 'string' ? `'${keyType}'` : describeValue(keyType)}`);
   }
   if (typeof cumulative !== 'boolean') {
     throw new TypeError(`cumulative must be a boolean, not ${describeType(cumulative)}`);
   }
   if (cumulative && keyType === 'traceback') {
-    throw new RangeError("cumulative mode cannot by used with key type 'traceback'");
+    throw new RangeError(CUMULATIVE_TRACEBACK_ERROR);
   }
 }
 

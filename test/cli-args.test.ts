@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { parseDiffArgs, parseGlobalArgs, parseOptions, parseRunArgs, parseTopArgs, UsageError } from '#internal/cli/args';
-import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, parseStrictInt } from '#internal/cli/env';
+import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, parseStrictInt } from '#internal/preload-env';
 import { childEnv, nodeOptionsWith, programOf } from '#internal/cli/commands/run';
 import { commands } from '#internal/cli/commands/index';
 import { mainUsage } from '#internal/cli/program';
-import { PLAIN, styleFor } from '#internal/cli/view';
+import { PLAIN, styleFor } from '#internal/view';
 
 const usage = (message: string | RegExp) => ({ name: 'UsageError', message });
 
@@ -86,6 +86,7 @@ test('parseRunArgs: options end at the program; nframe defaults to 16 (issue 16)
   assert.deepEqual([parseRunArgs(['--oom-dump', 'o.json', '--oom-threshold', '90', 'app.js'])].map((a) => [a.oomDump, a.oomThreshold]), [['o.json', 90]]);
   assert.throws(() => parseRunArgs(['--oom-threshold', '100', 'a.js']), usage('--oom-threshold must be an integer in [10; 99], not "100"'));
   assert.throws(() => parseRunArgs(['--oom-dump', '', 'a.js']), usage('--oom-dump needs a file name'));
+  assert.throws(() => parseRunArgs(['--dump', '-', 'a.js']), (err: unknown) => err instanceof UsageError && /^--dump needs a file name, not '-'/.test(err.message));
   assert.equal(parseRunArgs(['--key', 'traceback', '--nframe', '3', 'app.js']).nframe, 3);
   assert.equal(parseRunArgs(['--help']).help, true);
   assert.throws(() => parseRunArgs([]), usage('a program to run is needed'));
@@ -143,6 +144,8 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
     [ENV.signal, 'SIGUSR1', /^NODE_TRACEMALLOC_SIGNAL="SIGUSR1" is not valid/],
     [ENV.signal, 'SIGKILL', /^NODE_TRACEMALLOC_SIGNAL="SIGKILL"/],
     [ENV.signal, 'USR2', /^NODE_TRACEMALLOC_SIGNAL="USR2"/],
+    // Issue 13: '-' is refused with the reason, never written as a file named '-'.
+    [ENV.dump, '-', /^NODE_TRACEMALLOC_DUMP="-" is not valid: expected a file name, not '-': the preload writes several snapshot files/],
   ];
   for (const [name, value, message] of cases) {
     assert.throws(() => parseEnv({ NODE_TRACEMALLOC: '1', [name]: value }, cwd, 1), (err: unknown) => err instanceof EnvError && message.test(err.message));

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Snapshot, type RawTrace } from 'tracemalloc';
 import { runCli } from '#internal/cli/program';
-import { colorEnabled, headingFrame, inputBytes } from '#internal/cli/view';
+import { colorEnabled, headingFrame, inputBytes } from '#internal/view';
 import type { CommandIO } from '#internal/cli/command';
 import { launch } from './helpers/child.js';
 

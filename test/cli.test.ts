@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { Snapshot, type RawTrace } from 'tracemalloc';
 import { runCli, version } from '#internal/cli/program';
-import { loadSnapshot, PROGRESS_MIN_BYTES } from '#internal/cli/view';
+import { loadSnapshot, PROGRESS_MIN_BYTES } from '#internal/view';
 
 const APP = path.join(__dirname, '..', '..', 'test', 'fixtures', 'cli', 'app.js');
 let dir = '';

@@ -10,7 +10,8 @@ import { Profile } from 'pprof-format';
 import * as tracemalloc from 'tracemalloc';
 import { UsageError } from '#internal/cli/args';
 import { runCli } from '#internal/cli/program';
-import { defaultOutput, parseReportArgs } from '#internal/cli/commands/report';
+import { parseReportArgs } from '#internal/cli/commands/report';
+import { defaultOutput } from '#internal/cli/input';
 import { formatOfName, parseExportArgs } from '#internal/cli/commands/export';
 import { olderSampleSnapshot, PKG, sampleSnapshot, statStrings, tempDir } from './fixtures/export/sample.js';
 

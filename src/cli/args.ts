@@ -2,8 +2,8 @@
  * Command-line parsing: pure functions from `argv` to plain values, throwing a `UsageError` whose
  * message says what is wrong. Nothing here reads the environment, the file system or a stream.
  */
-import type { KeyType } from '../snapshot.js';
-import { DEFAULT_OOM_THRESHOLD, parseStrictInt, RUN_DEFAULT_NFRAME } from './env.js';
+import { CUMULATIVE_TRACEBACK_ERROR, isKeyType, KEY_TYPE_CHOICES, type KeyType } from '../keys.js';
+import { DEFAULT_OOM_THRESHOLD, parseStrictInt, RUN_DEFAULT_NFRAME, STREAM_DUMP_REFUSED } from '../preload-env.js';
 
 /** A command line the CLI cannot use; the CLI prints its message and exits with code 2. */
 export class UsageError extends Error {
@@ -122,8 +122,8 @@ export const PROFILE_INPUT_HELP = `  --interval BYTES   the sampling interval of
 /** `--key`: `lineno`, `filename` or `traceback`. */
 export function keyOption(text: string | undefined): KeyType {
   if (text === undefined) return 'lineno';
-  if (text === 'lineno' || text === 'filename' || text === 'traceback') return text;
-  throw new UsageError(`--key must be lineno, filename or traceback, not ${JSON.stringify(text)}`);
+  if (isKeyType(text)) return text;
+  throw new UsageError(`--key must be ${KEY_TYPE_CHOICES}, not ${JSON.stringify(text)}`);
 }
 
 const HELP: OptionSpec = { name: 'help', short: 'h', kind: 'flag' };
@@ -199,7 +199,7 @@ const VIEW_SPECS: readonly OptionSpec[] = [
 function viewOptions(p: ParsedOptions): ViewOptions {
   const keyType = keyOption(p.values.get('key'));
   const cumulative = p.flags.has('cumulative');
-  if (cumulative && keyType === 'traceback') throw new UsageError("cumulative mode cannot by used with key type 'traceback'");
+  if (cumulative && keyType === 'traceback') throw new UsageError(CUMULATIVE_TRACEBACK_ERROR);
   return {
     keyType,
     cumulative,
@@ -276,6 +276,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
   const keyType = keyOption(p.values.get('key'));
   const dump = p.values.get('dump');
   if (dump === '') throw new UsageError('--dump needs a file name');
+  if (dump === '-') throw new UsageError(`--dump needs ${STREAM_DUMP_REFUSED}`);
   const oomDump = p.values.get('oom-dump');
   if (oomDump === '') throw new UsageError('--oom-dump needs a file name');
   const interval = p.values.get('interval');

@@ -2,7 +2,7 @@
 import { parseDiffArgs, VIEW_HELP } from '../args.js';
 import type { Command } from '../command.js';
 import { loadInput } from '../input.js';
-import { applyFilters, diffJSON, renderDiff, stdoutStyle } from '../view.js';
+import { applyFilters, diffJSON, renderDiff, stdoutStyle } from '../../view.js';
 
 export const command: Command = {
   name: 'diff',

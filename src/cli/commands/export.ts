@@ -1,10 +1,10 @@
 /** `tracemalloc export FILE --format pprof|heapprofile -o OUT`: a snapshot in another tool's format. */
 import { heapProfileToText, toHeapProfile } from '../../export/heapprofile.js';
 import { toPprof } from '../../export/pprof.js';
-import { FILTER_HELP, filterSpecs, parseOptions, UsageError, type FilterSpec } from '../args.js';
+import { FILTER_HELP, filterSpecs, parseOptions, profileInputOptions, UsageError, type FilterSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { applyFilters, inputBytes, withProgress } from '../view.js';
-import { defaultOutput, INPUT_SPECS, loadInput, profileInputOptions, writeOutput, type ProfileInputOptions } from './report.js';
+import { applyFilters, inputBytes, withProgress } from '../../view.js';
+import { defaultOutput, INPUT_SPECS, loadInput, writeOutput, type ProfileInputOptions } from '../input.js';
 
 export type ExportFormat = 'pprof' | 'heapprofile';
 

@@ -1,14 +1,10 @@
 /** `tracemalloc report FILE [--diff OLD] -o report.html`: a self-contained HTML report of a snapshot. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { renderHtmlReport } from '../../export/html.js';
-import { formatSize } from '../../format.js';
-import { FILTER_HELP, filterSpecs, intOption, parseOptions, profileInputOptions, UsageError, type FilterSpec, type OptionSpec } from '../args.js';
-import type { Command, CommandIO } from '../command.js';
-import { loadInput, type ProfileInputOptions } from '../input.js';
-import { applyFilters, inputBytes, withProgress } from '../view.js';
+import { FILTER_HELP, filterSpecs, intOption, parseOptions, profileInputOptions, UsageError, type FilterSpec } from '../args.js';
+import type { Command } from '../command.js';
+import { defaultOutput, INPUT_SPECS, loadInput, writeOutput, type ProfileInputOptions } from '../input.js';
+import { applyFilters, inputBytes, withProgress } from '../../view.js';
 
-export { loadInput, type ProfileInputOptions } from '../input.js';
 
 export interface ReportArgs extends ProfileInputOptions {
   help: boolean;
@@ -23,23 +19,7 @@ export interface ReportArgs extends ProfileInputOptions {
   filters: FilterSpec[];
 }
 
-/** Options a command that reads snapshot files or `.heapprofile`s shares (`report`, `export`). */
-export const INPUT_SPECS: readonly OptionSpec[] = [
-  { name: 'help', short: 'h', kind: 'flag' },
-  { name: 'output', short: 'o', kind: 'value' },
-  { name: 'filter', kind: 'list' },
-  { name: 'exclude', kind: 'list' },
-  { name: 'interval', kind: 'value' },
-  { name: 'read-sources', kind: 'flag' },
-];
 
-export { profileInputOptions };
-
-/** `name` without its directory and its snapshot or profile extensions, plus `ext`. */
-export function defaultOutput(file: string, ext: string): string {
-  const base = path.basename(file).replace(/(\.(json|heapprofile|pb|pprof))?(\.gz)?$/i, '');
-  return `${base === '' ? 'tracemalloc' : base}${ext}`;
-}
 
 /** `tracemalloc report [options] <file>`. Pure: throws a `UsageError` for a bad command line. */
 export function parseReportArgs(argv: readonly string[]): ReportArgs {
@@ -63,15 +43,6 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
   return { help, file, output: output ?? defaultOutput(file, '.html'), ...rest };
 }
 
-/** Writes `data` to `output` (`-` is stdout) and says where on stderr. */
-export function writeOutput(output: string, data: string | Buffer, io: CommandIO, what: string): void {
-  if (output === '-') {
-    io.stdout.write(data);
-    return;
-  }
-  fs.writeFileSync(output, data);
-  io.stderr.write(`wrote ${what} to ${output} (${formatSize(Buffer.byteLength(data))})\n`);
-}
 
 export const command: Command = {
   name: 'report',

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { parseRunArgs, type RunArgs } from '../args.js';
 import type { Command } from '../command.js';
-import { DEFAULT_OOM_THRESHOLD, ENV, RUN_DEFAULT_NFRAME } from '../env.js';
+import { DEFAULT_OOM_THRESHOLD, ENV, RUN_DEFAULT_NFRAME } from '../../preload-env.js';
 
 /** The preload the traced program loads: dist/register.js. */
 export const REGISTER_PATH = path.join(__dirname, '..', '..', 'register.js');

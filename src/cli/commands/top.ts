@@ -2,7 +2,7 @@
 import { parseTopArgs, VIEW_HELP } from '../args.js';
 import type { Command } from '../command.js';
 import { loadInput } from '../input.js';
-import { applyFilters, renderTop, stdoutStyle, topJSON } from '../view.js';
+import { applyFilters, renderTop, stdoutStyle, topJSON } from '../../view.js';
 
 export const command: Command = {
   name: 'top',

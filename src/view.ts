@@ -4,14 +4,14 @@
  * that shows progress on a terminal while a big snapshot file loads.
  */
 import * as fs from 'node:fs';
-import { Filter } from '../filter.js';
-import { formatSize, pyFixed } from '../format.js';
-import { sourceLine, type Frame, type Traceback } from '../frame.js';
-import { Snapshot, type KeyType } from '../snapshot.js';
-import type { Statistic, StatisticDiff } from '../statistic.js';
-import { formatTop } from '../top.js';
-import type { FilterSpec } from './args.js';
-import type { CommandIO } from './command.js';
+import { Filter } from './filter.js';
+import { formatSize, pyFixed } from './format.js';
+import { sourceLine, type Frame, type Traceback } from './frame.js';
+import { Snapshot, type KeyType } from './snapshot.js';
+import type { Statistic, StatisticDiff } from './statistic.js';
+import { formatTop } from './top.js';
+import type { FilterSpec } from './cli/args.js';
+import type { CommandIO } from './cli/command.js';
 
 /** ANSI styles, or identity functions when colour is off. */
 export interface Style {

@@ -5,6 +5,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isKeyType, KEY_TYPE_CHOICES } from './keys.js';
 
 /** The variables the preload reads. */
 export const ENV = {
@@ -56,6 +57,13 @@ export interface PreloadConfig {
 }
 
 /** A variable with a value the preload cannot use; the message names both. */
+/**
+ * Why the preload's dump cannot be `-` (standard output): it writes several files (at exit, at the
+ * peak, on each signal, one per worker) named after the dump path, and the program owns stdout.
+ * `dump('-')` in code does stream one snapshot to stdout.
+ */
+export const STREAM_DUMP_REFUSED = "a file name, not '-': the preload writes several snapshot files named after it (at exit, at the peak, on a signal, one per worker thread) and the program owns standard output";
+
 export class EnvError extends Error {
   readonly code = 'ERR_TRACEMALLOC_ENV';
   constructor(name: string, value: string, expected: string) {
@@ -107,10 +115,11 @@ export function parseEnv(env: Record<string, string | undefined>, cwd: string, p
 
   const rawKey = env[ENV.key] ?? '';
   let keyType: PreloadConfig['keyType'] = 'lineno';
-  if (rawKey === 'lineno' || rawKey === 'filename' || rawKey === 'traceback') keyType = rawKey;
-  else if (rawKey !== '') throw new EnvError(ENV.key, rawKey, 'lineno, filename or traceback');
+  if (isKeyType(rawKey)) keyType = rawKey;
+  else if (rawKey !== '') throw new EnvError(ENV.key, rawKey, KEY_TYPE_CHOICES);
 
   const rawDump = env[ENV.dump] ?? '';
+  if (rawDump === '-') throw new EnvError(ENV.dump, rawDump, STREAM_DUMP_REFUSED);
   const dump = rawDump === '' ? null : path.resolve(cwd, rawDump.replaceAll('%p', String(pid)));
 
   const rawSignal = env[ENV.signal] ?? '';
