@@ -13,7 +13,7 @@
  * left within one synchronous stretch of code (the timer runs between tasks), and 'allocated'
  * mode (whose traces are not live memory; the keeper does nothing then).
  */
-import * as path from 'node:path';
+import { dumpPathWith } from './preload-env.js';
 import { debuglog } from 'node:util';
 import type { Snapshot } from './snapshot.js';
 import { getTracedMemory, isTracing, takeSnapshot } from './tracer.js';
@@ -118,13 +118,5 @@ export class PeakKeeper {
 
 /** The file of the peak snapshot beside dump file `dump`: `heap.json` -> `heap.peak.json`. */
 export function peakDumpPath(dump: string): string {
-  const base = path.basename(dump);
-  const m = /^(.+?)((?:\.json)?(?:\.gz)?)$/.exec(base);
-  let stem = m?.[1] ?? base;
-  let ext = m?.[2] ?? '';
-  if (ext === '' && path.extname(stem) !== '') {
-    ext = path.extname(stem);
-    stem = stem.slice(0, -ext.length);
-  }
-  return path.join(path.dirname(dump), `${stem}.peak${ext}`);
+  return dumpPathWith(dump, 'peak');
 }

@@ -4,12 +4,12 @@
  * validates every field, caps the decompressed size, and never follows anything the file names.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { describeValue } from './format.js';
 import { getSourceLine } from './source.js';
 import { Tables, TraceColumns } from './store.js';
 import { writeFileSafely } from './write-file.js';
+import { readCappedFile } from './read-file.js';
 
 export const FORMAT_NAME = 'tracemalloc-snapshot';
 export const FORMAT_VERSION = 1;
@@ -314,27 +314,8 @@ export function readSnapshotFile(file: string, options: LoadOptions = {}): Parse
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(file, problem);
   };
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? String(err)})`);
-  }
-  if (!stat.isFile()) fail('not a regular file');
-  if (stat.size === 0) fail('the file is empty');
-  if (stat.size > maxBytes) fail(`the file is ${stat.size} bytes, over the limit of ${maxBytes} bytes (LoadOptions.maxBytes)`);
-  let data: Buffer = fs.readFileSync(file);
-  if (data[0] === 0x1f && data[1] === 0x8b) {
-    try {
-      data = zlib.gunzipSync(data, { maxOutputLength: maxBytes });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        fail(`decompresses to more than the limit of ${maxBytes} bytes (LoadOptions.maxBytes)`);
-      }
-      fail(`not valid gzip data (${(err as Error).message})`);
-    }
-  }
+  const data = readCappedFile(file, maxBytes, fail, ' (LoadOptions.maxBytes)');
+  if (data.length === 0) fail('the file is empty');
   let json: unknown;
   try {
     json = JSON.parse(data.toString('utf8'));

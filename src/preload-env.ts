@@ -32,7 +32,7 @@ export const ENV = {
 export const RUN_DEFAULT_NFRAME = 16;
 
 /** The share of V8's heap limit at which `NODE_TRACEMALLOC_OOM_DUMP` is first written, in percent (then again at each 10% more). */
-export const DEFAULT_OOM_THRESHOLD = 70;
+export const DEFAULT_OOM_THRESHOLD = 60;
 
 /** What the preload does, once the environment is read. */
 export interface PreloadConfig {
@@ -156,6 +156,15 @@ export function idleVariables(env: Record<string, string | undefined>): string[]
  */
 export function numberedDumpPath(dump: string | null, n: number, dir: string, pid: number): string {
   if (dump === null) return path.join(dir, `tracemalloc-${pid}.${n}.json`);
+  return dumpPathWith(dump, String(n));
+}
+
+/**
+ * Every file the preload derives from its dump path (numbered on a signal, `peak`, `worker-<id>`):
+ * `tag` before the extension (`heap.json` -> `heap.<tag>.json`, `heap.json.gz` ->
+ * `heap.<tag>.json.gz`, `heap` -> `heap.<tag>`).
+ */
+export function dumpPathWith(dump: string, tag: string): string {
   const base = path.basename(dump);
   const m = /^(.+?)((?:\.json)?(?:\.gz)?)$/.exec(base);
   let stem = m?.[1] ?? base;
@@ -164,5 +173,5 @@ export function numberedDumpPath(dump: string | null, n: number, dir: string, pi
     ext = path.extname(stem);
     stem = stem.slice(0, -ext.length);
   }
-  return path.join(path.dirname(dump), `${stem}.${n}${ext}`);
+  return path.join(path.dirname(dump), `${stem}.${tag}${ext}`);
 }

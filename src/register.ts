@@ -9,7 +9,7 @@
 import { debuglog } from 'node:util';
 import * as v8 from 'node:v8';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './preload-env.js';
+import { dumpPathWith, ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './preload-env.js';
 import type { Snapshot } from './snapshot.js';
 import { isTracing, start, takeSnapshot } from './tracer.js';
 import { PeakKeeper, peakDumpPath } from './peak.js';
@@ -117,8 +117,7 @@ function watchOom(cfg: PreloadConfig, file: string): void {
  * snapshot has its own file.
  */
 export function workerDumpPath(dump: string, id: number): string {
-  const m = /^(.*?)((?:\.json)?(?:\.gz)?)$/.exec(dump);
-  return `${m?.[1] ?? dump}.worker-${id}${m?.[2] ?? ''}`;
+  return dumpPathWith(dump, `worker-${id}`);
 }
 
 function install(env: NodeJS.ProcessEnv): void {

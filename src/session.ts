@@ -17,13 +17,11 @@ import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
 import { addRawTrace, Snapshot } from './snapshot.js';
 import { StoreBuilder } from './store.js';
+import { HEAP_DOMAIN } from './domain-names.js';
 
 const log = debuglog('tracemalloc');
 
-/** Domain of the V8 heap (sampled; frames name the allocating function's first line). */
-export const HEAP_DOMAIN = 0;
-/** Domain of ArrayBuffer backing stores: Buffers and typed arrays (frames name the exact call line). */
-export const EXTERNAL_DOMAIN = 1;
+export { HEAP_DOMAIN, EXTERNAL_DOMAIN } from './domain-names.js';
 
 /**
  * Bytes a live sample holds inside V8, outside the JavaScript heap: its record, its entry in the

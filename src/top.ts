@@ -5,6 +5,7 @@ import { sourceLine, type Traceback } from './frame.js';
 import { displayLine, displayLocation } from './source.js';
 import type { Statistic } from './statistic.js';
 import { Snapshot as SnapshotClass, type KeyType, type Snapshot } from './snapshot.js';
+import { domainLabel } from './domain-names.js';
 
 export interface FormatTopOptions {
   /** How to group: `'lineno'` (default), `'filename'` or `'traceback'`. */
@@ -41,7 +42,7 @@ export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): s
     const lineno = frame?.lineno ?? 0;
     const text = frame === undefined ? '' : sourceLine(stat.traceback._lines, frame.filename, frame.lineno);
     const where = displayLocation(filename, lineno, frame?.column ?? null, frame?.functionName ?? null, text);
-    const label = domain === null ? '' : ` [${domainName(domain)}]`;
+    const label = domain === null ? '' : ` [${domainLabel(domain)}]`;
     out.push(`#${i + 1}: ${where}${label}: ${kib(stat.size)}`);
     const line = displayLine(text, frame?.column ?? null);
     if (line !== '') out.push(`    ${line}`);
@@ -68,10 +69,6 @@ function listsHeapSites(snapshot: Snapshot, listed: readonly { traceback: Traceb
   return listed.some((s) => heap.has(tracebackKey(s.traceback)));
 }
 
-/** How a domain is named beside a site that other domains share. */
-function domainName(domain: number): string {
-  return domain === 0 ? 'V8 heap' : domain === 1 ? 'ArrayBuffers' : `domain ${domain}`;
-}
 
 /**
  * The statistics as listed: a group that holds traces of several domains (a V8-heap function and a

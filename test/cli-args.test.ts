@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { parseDiffArgs, parseGlobalArgs, parseOptions, parseRunArgs, parseTopArgs, UsageError } from '#internal/cli/args';
-import { ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, parseStrictInt } from '#internal/preload-env';
+import { dumpPathWith, ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, parseStrictInt } from '#internal/preload-env';
 import { childEnv, nodeOptionsWith, programOf } from '#internal/cli/commands/run';
 import { commands } from '#internal/cli/commands/index';
 import { mainUsage } from '#internal/cli/program';
@@ -160,6 +160,9 @@ test('numberedDumpPath puts the number before the extension, or names a file in 
   assert.equal(numberedDumpPath(path.join(dir, 'heap.json'), 1, '/x', 9), path.join(dir, 'heap.1.json'));
   assert.equal(numberedDumpPath(path.join(dir, 'heap.json.gz'), 2, '/x', 9), path.join(dir, 'heap.2.json.gz'));
   assert.equal(numberedDumpPath(path.join(dir, 'heap.gz'), 3, '/x', 9), path.join(dir, 'heap.3.gz'));
+  // One rule for every file derived from the dump path: at the peak and per worker thread too.
+  assert.equal(dumpPathWith(path.join(dir, 'heap.json.gz'), 'peak'), path.join(dir, 'heap.peak.json.gz'));
+  assert.equal(dumpPathWith(path.join(dir, 'heap'), 'worker-3'), path.join(dir, 'heap.worker-3'));
   assert.equal(numberedDumpPath(path.join(dir, 'heap'), 4, '/x', 9), path.join(dir, 'heap.4'));
   assert.equal(numberedDumpPath(path.join(dir, 'heap.snap'), 5, '/x', 9), path.join(dir, 'heap.5.snap'));
   assert.equal(numberedDumpPath(path.join(dir, 'a.b.json'), 6, '/x', 9), path.join(dir, 'a.b.6.json'));

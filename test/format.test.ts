@@ -148,6 +148,20 @@ describe('formatTop', () => {
     ].join('\n'));
   });
 
+  test('a line that holds sites of two domains is listed once per domain, named as every view names it', () => {
+    tracemalloc.setSourceReader(() => '');
+    const snapshot = new Snapshot([
+      [0, 2048, [['/srv/app/io.js', 7]], 1],
+      [1, 1024, [['/srv/app/io.js', 7]], 1],
+    ], 1);
+    assert.equal(formatTop(snapshot), [
+      'Top 10 lines',
+      '#1: app/io.js:7 [V8 heap]: 2.0 KiB',
+      '#2: app/io.js:7 [ArrayBuffers & Buffers]: 1.0 KiB',
+      'Total allocated size: 3.0 KiB',
+    ].join('\n'));
+  });
+
   test('an empty snapshot', () => {
     assert.equal(formatTop(new Snapshot([], 1)), ['Top 10 lines', 'Total allocated size: 0.0 KiB'].join('\n'));
   });

@@ -3,8 +3,6 @@
  * `node --heap-prof` writes it). Reading goes through profile.ts's `addProfile`, the conversion
  * the live tracer uses, so a file and a live profile give the same traces.
  */
-import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
 import type { CallFrame, ProfileNode, ProfileSample, SamplingProfile } from '../inspector.js';
 import { addProfile } from '../profile.js';
 import { CallFrameResolver } from '../resolve.js';
@@ -12,6 +10,8 @@ import { Snapshot } from '../snapshot.js';
 import { StoreBuilder, Tables, TraceColumns } from '../store.js';
 import { checkMaxBytes, checkMaxFrames, checkTraceTotals, copyMeta, DEFAULT_MAX_BYTES, MAX_SNAPSHOT_FRAMES, MAX_TRACE_VALUE, SnapshotFormatError } from '../persist.js';
 import { describeType, describeValue } from '../format.js';
+import { EXTERNAL_DOMAIN, isSampledDomain } from '../domain-names.js';
+import { readCappedFile } from '../read-file.js';
 
 /** The sampling interval `node --heap-prof` uses unless `--heap-prof-interval` says otherwise (bytes). */
 export const NODE_HEAP_PROF_INTERVAL = 512 * 1024;
@@ -46,7 +46,7 @@ export interface HeapProfileJSON extends SamplingProfile {
 const PSEUDO_FRAME = { scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 } as const;
 
 function domainLabel(domain: number): string {
-  return domain === 1 ? `(domain 1: ArrayBuffers and Buffers)` : `(domain ${domain}: user)`;
+  return domain === EXTERNAL_DOMAIN ? `(domain 1: ArrayBuffers and Buffers)` : `(domain ${domain}: user)`;
 }
 
 /**
@@ -441,7 +441,7 @@ function heapProfileToSnapshot(json: unknown, options: HeapProfileReadOptions & 
     }
     const from = builder.traceCount;
     // Domains 0 and 1 are sampled (by V8 and by the external tracer); user domains are exact.
-    const sampled = interval !== null && domain <= 1;
+    const sampled = interval !== null && isSampledDomain(domain);
     addProfile(builder, { head, samples }, { nframe, interval: interval ?? 1, domain, resolve: resolver.resolve });
     if (!sampled) exact.push([from, builder.traceCount]);
     // addProfile adds one trace per sample, in order.
@@ -480,23 +480,6 @@ export function readHeapProfile(file: string, options: HeapProfileReadOptions & 
   const fail = (problem: string): never => {
     throw new SnapshotFormatError(file, problem);
   };
-  let data: Buffer;
-  try {
-    const stat = fs.statSync(file);
-    if (!stat.isFile()) fail('not a regular file');
-    if (stat.size > maxBytes) fail(`the file is ${stat.size} bytes, over the limit of ${maxBytes} bytes`);
-    data = fs.readFileSync(file);
-  } catch (err) {
-    if (err instanceof SnapshotFormatError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? String(err)})`);
-  }
-  if (data[0] === 0x1f && data[1] === 0x8b) {
-    try {
-      data = zlib.gunzipSync(data, { maxOutputLength: maxBytes });
-    } catch (err) {
-      fail((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `decompresses to more than ${maxBytes} bytes` : `not valid gzip data (${(err as Error).message})`);
-    }
-  }
+  const data = readCappedFile(file, maxBytes, fail);
   return heapProfileToSnapshot(data.toString('utf8'), options, file);
 }

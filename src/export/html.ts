@@ -17,6 +17,7 @@ import {
 } from './report-client.js';
 import { CLIENT_FUNCTION_NAMES } from './report-client-names.js';
 import { CLIENT_SOURCE } from './report-client-source.js';
+import { domainLabel, EXTERNAL_DOMAIN, HEAP_DOMAIN, isSampledDomain } from '../domain-names.js';
 
 export interface HtmlReportOptions {
   /** An older snapshot: the graph is coloured by the growth since it, and the tables show the change. */
@@ -75,16 +76,12 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function domainLabel(domain: number): string {
-  return domain === 0 ? 'V8 heap' : domain === 1 ? 'ArrayBuffers & Buffers' : `Domain ${domain}`;
-}
-
 function domainNote(domain: number, sampled: boolean): string {
-  if (domain === 0) {
+  if (domain === HEAP_DOMAIN) {
     return 'V8 heap: V8 records functions, not lines, so each frame is a function and its line is where the function starts.' +
       (sampled ? ' Sizes and counts are estimates from sampling.' : '');
   }
-  if (domain === 1) return 'Memory outside the V8 heap (ArrayBuffer backing stores: Buffers, typed arrays). Frames point at the exact line of the call.';
+  if (domain === EXTERNAL_DOMAIN) return 'Memory outside the V8 heap (ArrayBuffer backing stores: Buffers, typed arrays). Frames point at the exact line of the call.';
   return `User domain ${domain} (tracemalloc.track()): frames point at the exact line of the call.`;
 }
 
@@ -220,7 +217,7 @@ export function renderHtmlReport(snapshot: Snapshot, options: HtmlReportOptions 
     const d: ReportDomain = {
       domain,
       label: domainLabel(domain),
-      note: domainNote(domain, sampled && domain <= 1),
+      note: domainNote(domain, sampled && isSampledDomain(domain)),
       size: 0, count: 0, oldSize: 0, oldCount: 0,
       stacks: [],
       top: { lineno: [], filename: [], traceback: [] },

@@ -6,11 +6,8 @@ import * as zlib from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { describeType } from '../format.js';
 import { Snapshot } from '../snapshot.js';
+import { domainKey } from '../domain-names.js';
 
-/** The name of a domain in the pprof `domain` label. */
-function domainName(domain: number): string {
-  return domain === 0 ? 'heap' : domain === 1 ? 'external' : `user-${domain}`;
-}
 
 /**
  * The name of an anonymous function in a profile: `(anonymous:L12:C5)` (`(anonymous:L12)` when the
@@ -113,13 +110,13 @@ export function buildPprof(snapshot: Snapshot): Profile {
     g.count += c.counts[i]!;
     g.size += c.sizes[i]!;
   }
-  const domainKey = strings.dedup('domain');
+  const domainLabelKey = strings.dedup('domain');
   const sample: Sample[] = [];
   for (const g of groups.values()) {
     sample.push(new Sample({
       locationId: g.locations,
       value: [Math.round(g.count), Math.round(g.size)],
-      label: [new Label({ key: domainKey, str: strings.dedup(domainName(g.domain)) })],
+      label: [new Label({ key: domainLabelKey, str: strings.dedup(domainKey(g.domain)) })],
     }));
   }
 
