@@ -77,10 +77,10 @@ test('parseDiffArgs: two files, old then new', () => {
 
 test('parseRunArgs: options end at the program; nframe defaults to 16 (issue 16), not Python\'s 1', () => {
   assert.deepEqual(parseRunArgs(['app.js', '--top', '1']), {
-    help: false, nframe: 16, interval: null, top: 10, keyType: 'lineno', dump: null, oomDump: null, oomThreshold: 70, command: ['app.js', '--top', '1'],
+    help: false, nframe: 16, interval: null, top: 10, keyType: 'lineno', dump: null, oomDump: null, oomThreshold: 60, command: ['app.js', '--top', '1'],
   });
   assert.deepEqual(parseRunArgs(['--nframe', '5', '--interval=4096', '--top', '0', '--key', 'filename', '--dump', 'h.json', '--', 'node', 'x.js']), {
-    help: false, nframe: 5, interval: 4096, top: 0, keyType: 'filename', dump: 'h.json', oomDump: null, oomThreshold: 70, command: ['node', 'x.js'],
+    help: false, nframe: 5, interval: 4096, top: 0, keyType: 'filename', dump: 'h.json', oomDump: null, oomThreshold: 60, command: ['node', 'x.js'],
   });
   assert.equal(parseRunArgs(['--key', 'traceback', 'app.js']).nframe, 16);
   assert.deepEqual([parseRunArgs(['--oom-dump', 'o.json', '--oom-threshold', '90', 'app.js'])].map((a) => [a.oomDump, a.oomThreshold]), [['o.json', 90]]);
@@ -110,7 +110,7 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '' }, cwd, 42), null);
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '0' }, cwd, 42), null);
   assert.deepEqual(parseEnv({ NODE_TRACEMALLOC: '25' }, cwd, 42), {
-    nframe: 25, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: null, oomThreshold: 70, announce: false,
+    nframe: 25, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: null, oomThreshold: 60, announce: false,
   });
   // NODE_TRACEMALLOC_OOM_DUMP alone turns tracing on (with run's default frames); NODE_TRACEMALLOC=0 still wins.
   assert.deepEqual(parseEnv({ NODE_TRACEMALLOC_OOM_DUMP: 'oom-%p.json', NODE_TRACEMALLOC_OOM_THRESHOLD: '90' }, cwd, 42), {
@@ -127,7 +127,7 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
     NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_INTERVAL: '4096', NODE_TRACEMALLOC_DUMP: 'out/heap-%p.json',
     NODE_TRACEMALLOC_TOP: '5', NODE_TRACEMALLOC_KEY: 'traceback', NODE_TRACEMALLOC_SIGNAL: 'SIGHUP',
   }, cwd, 42), {
-    nframe: 1, interval: 4096, dump: path.resolve('/work/dir/out/heap-42.json'), top: 5, keyType: 'traceback', signal: 'SIGHUP', oomDump: null, oomThreshold: 70, announce: false,
+    nframe: 1, interval: 4096, dump: path.resolve('/work/dir/out/heap-42.json'), top: 5, keyType: 'traceback', signal: 'SIGHUP', oomDump: null, oomThreshold: 60, announce: false,
   });
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_SIGNAL: 'none' }, cwd, 1)?.signal, null);
   for (const bad of ['-1', '65536', 'abc', '0x5', '7 ', '1.5', ' 1', 'true']) {
@@ -190,7 +190,7 @@ test('run: NODE_OPTIONS gets a quoted --require; .js files run with this node; t
     NODE_TRACEMALLOC_WORKERS: '1',
   });
   const oom = childEnv(parseRunArgs(['--oom-dump', 'o.json', 'app.js']), { NODE_TRACEMALLOC_OOM_THRESHOLD: '11' }, '/cwd');
-  assert.deepEqual([oom.NODE_TRACEMALLOC_OOM_DUMP, oom.NODE_TRACEMALLOC_OOM_THRESHOLD], [path.resolve('/cwd', 'o.json'), '70']);
+  assert.deepEqual([oom.NODE_TRACEMALLOC_OOM_DUMP, oom.NODE_TRACEMALLOC_OOM_THRESHOLD], [path.resolve('/cwd', 'o.json'), '60']);
   assert.equal(childEnv(parseRunArgs(['app.js']), { NODE_TRACEMALLOC_DUMP: 'old.json' }, '/cwd').NODE_TRACEMALLOC_DUMP, undefined);
 });
 

@@ -44,7 +44,7 @@ test('formatTop: a V8-heap site and a Buffer site on one minified line are two e
   const lines = text.split('\n');
   assert.match(lines[1]!, /^#1: app\/bundle\.min\.js:1:410 \(parse\) \[V8 heap\]: 293\.0 KiB$/);
   assert.ok(lines[2]!.includes('function parse(e)'), lines[2]);
-  assert.match(lines[3]!, /^#2: app\/bundle\.min\.js:1:870 \(read\) \[ArrayBuffers\]: 195\.3 KiB$/);
+  assert.match(lines[3]!, /^#2: app\/bundle\.min\.js:1:870 \(read\) \[ArrayBuffers & Buffers\]: 195\.3 KiB$/);
   assert.ok(lines[4]!.includes('Buffer.alloc(n)'), lines[4]);
   assert.ok(longest(text) <= MAX_LINE);
   // One domain: Python's display_top, unchanged.
