@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import * as tracemalloc from 'tracemalloc';
 import { runningExternalTracer } from '#internal/external';
-import { QUICK, emit, formatPercent, formatRatio, log, median, sink, type BenchCheck, type BenchTable } from './lib.js';
+import { bufferHeavyRound, QUICK, emit, formatPercent, formatRatio, log, median, sink, type BenchCheck, type BenchTable } from './lib.js';
 
 type Pprof = typeof import('@datadog/pprof');
 
@@ -32,28 +32,9 @@ let blackhole = 0;
 
 /** The Buffer-heavy round of bench/overhead.ts, unchanged (30,000 iterations). */
 function bufferHeavy(): unknown {
-  const n = QUICK ? 7_500 : 30_000;
-  const kept: Buffer[] = [];
-  const ring: unknown[] = new Array(256).fill(null);
-  for (let i = 0; i < n; i++) {
-    const a = Buffer.alloc(64 + (i & 1023));
-    a.writeUInt32LE(i, 0);
-    const b = Buffer.from(`payload-${i}-${'x'.repeat(i & 63)}`);
-    const c = Buffer.allocUnsafe(2048);
-    c.fill(i & 255);
-    const joined = Buffer.concat([a, b, c]);
-    const text = joined.toString('base64', 0, 96);
-    const bytes = new Uint8Array(512);
-    bytes[i & 511] = i;
-    const floats = new Float64Array(64);
-    floats[i & 63] = i * 0.5;
-    ring[i & 255] = joined;
-    ring[(i + 128) & 255] = floats;
-    if (i % 32 === 0) kept.push(Buffer.alloc(16 * KiB, i & 255));
-    if (i % 2048 === 0) kept.push(Buffer.allocUnsafeSlow(1024 * KiB));
-    blackhole += text.length + bytes[0]!;
-  }
-  return kept;
+  const round = bufferHeavyRound(QUICK ? 7_500 : 30_000);
+  blackhole += round.sink;
+  return round.kept;
 }
 
 const SIZES = [16, 48, 100, 256, 512, 1000, 1500, 3000];

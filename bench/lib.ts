@@ -412,3 +412,34 @@ export function loadArtifact<T>(name: string, maxAgeMs: number): T | null {
     return null;
   }
 }
+
+/**
+ * The Buffer-heavy workload of the overhead and buffers benchmarks: `n` iterations of Buffer
+ * factories, `concat`, `toString`, typed arrays, some kept for the round (returned with a value to
+ * sink, so nothing is optimised away).
+ */
+export function bufferHeavyRound(n: number): { kept: Buffer[]; sink: number } {
+  const KiB = 1024;
+  let sum = 0;
+  const kept: Buffer[] = [];
+  const ring: unknown[] = new Array(256).fill(null);
+  for (let i = 0; i < n; i++) {
+    const a = Buffer.alloc(64 + (i & 1023));
+    a.writeUInt32LE(i, 0);
+    const b = Buffer.from(`payload-${i}-${'x'.repeat(i & 63)}`);
+    const c = Buffer.allocUnsafe(2048);
+    c.fill(i & 255);
+    const joined = Buffer.concat([a, b, c]);
+    const text = joined.toString('base64', 0, 96);
+    const bytes = new Uint8Array(512);
+    bytes[i & 511] = i;
+    const floats = new Float64Array(64);
+    floats[i & 63] = i * 0.5;
+    ring[i & 255] = joined;
+    ring[(i + 128) & 255] = floats;
+    if (i % 32 === 0) kept.push(Buffer.alloc(16 * KiB, i & 255));
+    if (i % 2048 === 0) kept.push(Buffer.allocUnsafeSlow(1024 * KiB));
+    sum += text.length + bytes[0]!;
+  }
+  return { kept, sink: sum };
+}

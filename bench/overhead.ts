@@ -11,7 +11,7 @@
 import { Buffer } from 'node:buffer';
 import * as tracemalloc from 'tracemalloc';
 import {
-  IN_CHILD, QUICK, emit, formatBytes, formatMs, formatRatio, interleaveSetup, log, median, saveArtifact, serveChild, sink, startChild,
+  IN_CHILD, QUICK, bufferHeavyRound, emit, formatBytes, formatMs, formatRatio, interleaveSetup, log, median, saveArtifact, serveChild, sink, startChild,
   type BenchCheck, type BenchTable, type SetupCase,
 } from './lib.js';
 
@@ -90,28 +90,9 @@ function jsonLike(): unknown {
 
 /** Buffers and typed arrays: alloc/allocUnsafe/from/concat, toString, typed arrays; some kept for the round. */
 function bufferHeavy(): unknown {
-  const n = Math.round(30_000 * SCALE);
-  const kept: Buffer[] = [];
-  const ring: unknown[] = new Array(256).fill(null);
-  for (let i = 0; i < n; i++) {
-    const a = Buffer.alloc(64 + (i & 1023));
-    a.writeUInt32LE(i, 0);
-    const b = Buffer.from(`payload-${i}-${'x'.repeat(i & 63)}`);
-    const c = Buffer.allocUnsafe(2048);
-    c.fill(i & 255);
-    const joined = Buffer.concat([a, b, c]);
-    const text = joined.toString('base64', 0, 96);
-    const bytes = new Uint8Array(512);
-    bytes[i & 511] = i;
-    const floats = new Float64Array(64);
-    floats[i & 63] = i * 0.5;
-    ring[i & 255] = joined;
-    ring[(i + 128) & 255] = floats;
-    if (i % 32 === 0) kept.push(Buffer.alloc(16 * KiB, i & 255));
-    if (i % 2048 === 0) kept.push(Buffer.allocUnsafeSlow(1024 * KiB));
-    blackhole += text.length + bytes[0]!;
-  }
-  return kept;
+  const round = bufferHeavyRound(Math.round(30_000 * SCALE));
+  blackhole += round.sink;
+  return round.kept;
 }
 
 /** Bytes of Buffers and typed arrays one round of `bufferHeavy` allocates, by the same arithmetic. */
