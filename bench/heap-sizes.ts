@@ -32,6 +32,7 @@ import * as v8 from 'node:v8';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import * as tracemalloc from 'tracemalloc';
 import { IN_CHILD, QUICK, emit, formatBytes, formatMs, formatRatio, log, median, serveChild, startChild, tempDir, type BenchCheck, type BenchTable } from './lib.js';
+import { countNodes, post, type RawNode } from './lib.js';
 
 type Pprof = typeof import('@datadog/pprof');
 
@@ -154,32 +155,7 @@ function timeBoth(fn: () => unknown): { wall: number; cpu: number } {
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
-function post<T>(session: inspector.Session, method: string, params: object = {}): T {
-  let result: T | undefined;
-  let error: Error | null = null;
-  session.post(method, params, (err: Error | null, res?: unknown) => {
-    error = err;
-    result = res as T;
-  });
-  if (error !== null) throw error;
-  if (result === undefined) throw new Error(`${method} did not answer synchronously`);
-  return result;
-}
 
-interface RawNode {
-  children: RawNode[];
-}
-
-function countNodes(head: RawNode): number {
-  let n = 0;
-  const stack = [head];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    n++;
-    for (const child of node.children) stack.push(child);
-  }
-  return n;
-}
 
 /** The worker of the experiment: reads the main thread's profile, parses and converts it, off the main thread. */
 const WORKER_SOURCE = `

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type * as inspector from 'node:inspector';
 import { join } from 'node:path';
 
 /** A table of results: `columns` are the headers, each row has one cell per column. */
@@ -442,4 +443,34 @@ export function bufferHeavyRound(n: number): { kept: Buffer[]; sink: number } {
     sum += text.length + bytes[0]!;
   }
   return { kept, sink: sum };
+}
+
+/** A synchronous post on an in-process session (it answers before `post` returns). */
+export function post<T>(session: inspector.Session, method: string, params: object = {}): T {
+  let result: T | undefined;
+  let error: Error | null = null;
+  session.post(method, params, (err: Error | null, res?: unknown) => {
+    error = err;
+    result = res as T;
+  });
+  if (error !== null) throw error;
+  if (result === undefined) throw new Error(`${method} did not answer synchronously`);
+  return result;
+}
+
+/** The number of nodes of a sampling heap profile's tree (iterative: profiles can be deep). */
+/** A node of a sampling heap profile's tree, as far as the benchmarks read it. */
+export interface RawNode {
+  children: RawNode[];
+}
+
+export function countNodes(head: RawNode): number {
+  let n = 0;
+  const stack = [head];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    n++;
+    for (const child of node.children) stack.push(child);
+  }
+  return n;
 }

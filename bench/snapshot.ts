@@ -23,6 +23,7 @@ import {
   IN_CHILD, QUICK, emit, formatBytes, formatMs, formatRatio, interleaveSetup, log, median, serveChild, sink, startChild,
   tempDir, type BenchCheck, type BenchTable, type Child, type SetupCase,
 } from './lib.js';
+import { countNodes, post, type RawNode } from './lib.js';
 
 type Pprof = typeof import('@datadog/pprof');
 
@@ -105,33 +106,7 @@ interface Setup {
   note?: string;
 }
 
-interface RawNode {
-  children: RawNode[];
-}
 
-function countNodes(head: RawNode): number {
-  let n = 0;
-  const stack = [head];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    n++;
-    for (const child of node.children) stack.push(child);
-  }
-  return n;
-}
-
-/** A synchronous post on an in-process session (it answers before `post` returns). */
-function post<T>(session: inspector.Session, method: string, params: object = {}): T {
-  let result: T | undefined;
-  let error: Error | null = null;
-  session.post(method, params, (err: Error | null, res?: unknown) => {
-    error = err;
-    result = res as T;
-  });
-  if (error !== null) throw error;
-  if (result === undefined) throw new Error(`${method} did not answer synchronously`);
-  return result;
-}
 
 let round = 0;
 
