@@ -12,7 +12,7 @@ import { AllocationTracker, HeapSampler } from './inspector.js';
 import { MemoryCounter } from './memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
-import { makeFullGC, settleHeap } from './session-gc.js';
+import { makeFullGC, readSettled } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
 import { addRawTrace, Snapshot } from './snapshot.js';
@@ -150,8 +150,8 @@ export class TracingSession {
    * tracer's own bytes left out, and how many samples V8 held.
    */
   #readProfile(builder: StoreBuilder, settle: boolean): { traced: number; own: number; samples: number } {
-    if (settle) settleHeap(this.options.snapshotGC, this.#fullGC);
-    let profile: ReturnType<HeapSampler['profile']> | null = this.#sampler.profile();
+    const read = (): ReturnType<HeapSampler['profile']> => this.#sampler.profile();
+    let profile: ReturnType<HeapSampler['profile']> | null = settle ? readSettled(this.options.snapshotGC, this.#fullGC, read) : read();
     noteSessionObjectForTesting(profile, builder);
     const totals = addProfile(builder, profile, {
       nframe: this.options.nframe,

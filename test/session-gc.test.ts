@@ -1,0 +1,86 @@
+// Issue 19: the default snapshot settle holds `--retain-maps-for-n-gc` at 0 for the time of its
+// read only (so that the read's GC frees what dead objects' maps kept), and gives the host its
+// own value back: V8's default, or the one on the host's command line, even when the read throws.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { EXTRA_GCS, hostRetainMaps, readSettled, V8_RETAIN_MAPS_DEFAULT } from '../src/session-gc.js';
+
+const PKG = path.join(__dirname, '..', '..');
+
+test("hostRetainMaps reads the host's command line, else V8's default", () => {
+  assert.equal(V8_RETAIN_MAPS_DEFAULT, 2);
+  assert.equal(hostRetainMaps([]), 2);
+  assert.equal(hostRetainMaps(['--expose-gc', '--max-old-space-size=512']), 2);
+  assert.equal(hostRetainMaps(['--retain-maps-for-n-gc=5']), 5);
+  assert.equal(hostRetainMaps(['--retain_maps_for_n_gc=0']), 0);
+  assert.equal(hostRetainMaps(['--retain-maps-for-n-gc=7', '--retain_maps-for-n-gc=3']), 3, 'the last one wins, as in V8');
+  assert.equal(hostRetainMaps(['--retain-maps-for-n-gc-other=9', '--retain-maps-for-n-gc=x']), 2);
+});
+
+function record(restore: number, mode: 'full' | 'fast', fail = false): { events: string[]; result: unknown; error: unknown } {
+  const events: string[] = [];
+  let error: unknown = null;
+  let result: unknown = null;
+  try {
+    result = readSettled(mode, () => events.push('gc'), () => {
+      events.push('read');
+      if (fail) throw new Error('read failed');
+      return 42;
+    }, (flags) => events.push(flags), restore);
+  } catch (err) {
+    error = err;
+  }
+  return { events, result, error };
+}
+
+test("'full' reads with maps not retained and restores the host's value", () => {
+  const gcs = Array.from({ length: EXTRA_GCS }, () => 'gc');
+  assert.deepEqual(record(2, 'full'), { events: ['--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=2'], result: 42, error: null });
+  assert.deepEqual(record(5, 'full').events, ['--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=5']);
+  const failed = record(5, 'full', true);
+  assert.equal((failed.error as Error).message, 'read failed');
+  assert.deepEqual(failed.events, ['--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=5'], 'restored when the read throws');
+  // A host that runs with 0 already: nothing to set or restore.
+  assert.deepEqual(record(0, 'full').events, [...gcs, 'read']);
+  // 'fast': no flag, no GC beyond the read's own.
+  assert.deepEqual(record(2, 'fast'), { events: ['read'], result: 42, error: null });
+});
+
+/** Runs takeSnapshot() in a fresh process with `nodeArgs`, recording every V8 flag set. */
+function flagsSetBy(nodeArgs: string[], options = ''): { flags: string[]; gc: string; traces: number } {
+  const script = `
+    const v8 = require('node:v8');
+    const flags = [];
+    const set = v8.setFlagsFromString;
+    v8.setFlagsFromString = (f) => { flags.push(f); return set(f); };
+    const tracemalloc = require(${JSON.stringify(PKG)});
+    tracemalloc.start(${options});
+    const keep = Array.from({ length: 20000 }, (_, i) => ({ i, s: 'x' + i }));
+    const snap = tracemalloc.takeSnapshot();
+    tracemalloc.takeSnapshot();
+    tracemalloc.stop();
+    console.log(JSON.stringify({ flags, gc: typeof globalThis.gc, traces: snap.traces.length + keep.length * 0 }));
+  `;
+  return JSON.parse(execFileSync(process.execPath, [...nodeArgs, '-e', script], { encoding: 'utf8' })) as { flags: string[]; gc: string; traces: number };
+}
+
+test("takeSnapshot() sets --retain-maps-for-n-gc=0 for its read only and restores V8's default", () => {
+  const r = flagsSetBy([]);
+  const maps = r.flags.filter((f) => f.startsWith('--retain-maps-for-n-gc'));
+  assert.deepEqual(maps, ['--retain-maps-for-n-gc=0', '--retain-maps-for-n-gc=2', '--retain-maps-for-n-gc=0', '--retain-maps-for-n-gc=2'], r.flags.join(' '));
+  assert.equal(r.gc, 'undefined', 'no global gc left in the host');
+  assert.ok(r.traces > 0);
+});
+
+test("takeSnapshot() restores the host's own --retain-maps-for-n-gc", () => {
+  const r = flagsSetBy(['--retain-maps-for-n-gc=5']);
+  const maps = r.flags.filter((f) => f.startsWith('--retain-maps-for-n-gc'));
+  assert.deepEqual(maps, ['--retain-maps-for-n-gc=0', '--retain-maps-for-n-gc=5', '--retain-maps-for-n-gc=0', '--retain-maps-for-n-gc=5']);
+});
+
+test("snapshotGC: 'fast' sets no V8 flag at all", () => {
+  const r = flagsSetBy(['--retain-maps-for-n-gc=5'], "{ snapshotGC: 'fast' }");
+  assert.deepEqual(r.flags.filter((f) => f.startsWith('--retain')), []);
+});
