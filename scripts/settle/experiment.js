@@ -7,7 +7,9 @@
 // e = the former settle (>= 3 GCs, more while one frees > 1 %). tsc needs scripts/fetch-ts5-tools.sh.
 // `perf` mode times the workload run again after the mechanism (does it slow the program?).
 // Summaries: scripts/settle/run.sh NODE ROUNDS OUT.jsonl "eslint prettier yaml tsc webpack" "a b b2 c e"; node scripts/settle/sum.js OUT.jsonl
-// usage: node --expose-gc exp.js <workload> <mechanism> <mode: residual|perf>
+// Variants tried on tsc: b3 = flag 0 around three GCs; b2t = two GCs with a JS call between;
+// bnoop = flag set to its own value then one GC; aa = two plain GCs.
+// usage: node --expose-gc scripts/settle/experiment.js <workload> <mechanism> <mode: residual|perf>
 const path = require('path');
 const v8 = require('v8');
 const fs = require('fs');
@@ -74,6 +76,8 @@ const M = {
   bnoop() { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); gc(); return 1; },
   bnorestore() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); gc(); return 1; },
   aa() { gc(); gc(); return 2; },
+  b3() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); try { gc(); gc(); gc(); } finally { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); } return 3; },
+  b2t() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); try { gc(); used(); gc(); } finally { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); } return 2; },
   e3() { gc(); gc(); gc(); return 3; },
 };
 (async () => {
