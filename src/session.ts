@@ -12,7 +12,7 @@ import { AllocationTracker, HeapSampler } from './inspector.js';
 import { MemoryCounter } from './memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
-import { makeFullGC, settleHeap } from './session-gc.js';
+import { makeFullGC, settleHeap, type SettleMode } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
 import { addRawTrace, Snapshot } from './snapshot.js';
@@ -149,8 +149,8 @@ export class TracingSession {
    * Reads V8's samples into `builder` (the heap domain) and returns the bytes traced, the
    * tracer's own bytes left out, and how many samples V8 held.
    */
-  #readProfile(builder: StoreBuilder, settle: boolean): { traced: number; own: number; samples: number } {
-    if (settle) settleHeap(this.options.snapshotGC, this.#fullGC);
+  #readProfile(builder: StoreBuilder, settle: SettleMode | null): { traced: number; own: number; samples: number } {
+    if (settle !== null) settleHeap(settle, this.#fullGC);
     let profile: ReturnType<HeapSampler['profile']> | null = this.#sampler.profile();
     noteSessionObjectForTesting(profile, builder);
     const totals = addProfile(builder, profile, {
@@ -170,7 +170,7 @@ export class TracingSession {
   #fold(): void {
     if (this.#disposed) return;
     const builder = new StoreBuilder();
-    const { samples } = this.#readProfile(builder, false);
+    const { samples } = this.#readProfile(builder, null);
     this.#sampler.restart(this.options.samplingInterval, true);
     const allocated = this.#counter.allocatedBytes();
     // Calibrate on a stretch long enough to hold a few hundred samples.
@@ -181,8 +181,8 @@ export class TracingSession {
     // what it holds: that is the folded table and the caches, counted by memory().
   }
 
-  /** The traces of every domain, as a snapshot. */
-  snapshot(): Snapshot {
+  /** The traces of every domain, as a snapshot; `settle` overrides the session's `snapshotGC` for this one. */
+  snapshot(settle: SettleMode = this.options.snapshotGC): Snapshot {
     const builder = new StoreBuilder();
     const raw = rawTraceSourceForTesting();
     if (raw !== null) {
@@ -193,7 +193,7 @@ export class TracingSession {
       this.#fold();
       this.#folded.addTo(builder, HEAP_DOMAIN);
     } else {
-      const { traced, own, samples } = this.#readProfile(builder, true);
+      const { traced, own, samples } = this.#readProfile(builder, settle);
       this.#lastSamples = samples;
       this.#ownHeap = own;
       this.#counter.anchor(traced);
