@@ -15,7 +15,13 @@ import { CallFrameResolver, frameOwner } from './resolve.js';
 import { makeFullGC, settleHeap, type SettleMode } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
-import { addRawTrace, Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+// snapshot.js (and what it loads: the file formats, zlib, the statistics) is loaded at the first
+// snapshot, not when tracing starts: the preload's start-up stays cheap (issue 17).
+let snapshotModule: typeof import('./snapshot.js') | null = null;
+function snapshotApi(): typeof import('./snapshot.js') {
+  return (snapshotModule ??= require('./snapshot.js') as typeof import('./snapshot.js'));
+}
 import { StoreBuilder } from './store.js';
 import { HEAP_DOMAIN } from './domain-names.js';
 
@@ -187,6 +193,7 @@ export class TracingSession {
     const raw = rawTraceSourceForTesting();
     if (raw !== null) {
       let i = 0;
+      const { addRawTrace } = snapshotApi();
       for (const r of raw()) addRawTrace(builder, r, i++);
     } else if (this.#folded !== null) {
       // 'allocated' mode: allocated bytes are not live bytes, so the counter is not re-anchored.
@@ -202,7 +209,7 @@ export class TracingSession {
       this.#external?.addTraces(builder);
       this.#domains.addTraces(builder, this.options.nframe);
     }
-    return Snapshot._fromColumns(builder.build(), this.options.nframe, {
+    return snapshotApi().Snapshot._fromColumns(builder.build(), this.options.nframe, {
       samplingInterval: this.options.samplingInterval,
       meta: { time: new Date().toISOString(), pid: process.pid, node: process.version, mode: this.options.mode },
     });
