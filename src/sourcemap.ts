@@ -169,7 +169,7 @@ function runtimeMap(source: string): NodeSourceMap | null {
 function compiledFromDisk(source: string): boolean {
   if (!source.includes(`${path.sep}node_modules${path.sep}`)) return false;
   const cache = (nodeModule as unknown as { _cache?: Record<string, unknown> })._cache;
-  if (typeof cache === 'object' && cache !== null && Object.prototype.hasOwnProperty.call(cache, source)) return true;
+  if (typeof cache === 'object' && cache !== null && Object.hasOwn(cache, source)) return true;
   return process.env.JEST_WORKER_ID === undefined && process.env.VITEST === undefined;
 }
 
