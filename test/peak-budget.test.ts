@@ -12,6 +12,8 @@ function grow(keeper: PeakKeeper, steps: number, stepMiB: number): unknown[] {
   const held: unknown[] = [];
   for (let i = 0; i < steps; i++) {
     for (let k = 0; k < stepMiB * 64; k++) held.push(new Array(2044).fill(k));
+    // Two reads: a peak snapshot is due when two reads in a row are past the threshold.
+    keeper.check();
     keeper.check();
   }
   return held;
