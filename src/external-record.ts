@@ -7,7 +7,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { debuglog, types } from 'node:util';
-import { captureStack, parseCapturedStack, type Site } from './stack.js';
+import { OWN, SiteCache } from './external-stack.js';
+import type { Site } from './stack.js';
 import type { StoreBuilder } from './store.js';
 
 const log = debuglog('tracemalloc');
@@ -18,8 +19,6 @@ const DOMAIN = 1;
 const ON_HEAP_MAX = 64;
 /** Frames captured beyond `nframe`, for builtin frames (`Array.map`, `Function.from`) that are dropped. */
 const FRAME_MARGIN = 2;
-/** Distinct stacks remembered, parsed, before the cache starts over. */
-const SITE_CACHE_LIMIT = 10_000;
 /**
  * Estimated bytes per live sample: the record, its slot, weak ref, registry cell, WeakMap and set
  * entries. Measured: 311 bytes of heap a sample (10^5 samples of Buffer.alloc(100), Node 20).
@@ -27,8 +26,6 @@ const SITE_CACHE_LIMIT = 10_000;
 const SAMPLE_BYTES = 310;
 /** Estimated bytes per spare slot of the pool (the slot and its WeakRef). */
 const SLOT_BYTES = 64;
-/** Estimated bytes per frame of a cached site (object, strings shared with the stack text). */
-const FRAME_BYTES = 120;
 /** Estimated bytes per site of 'allocated' mode's totals (map entry, totals object). */
 const ALLOCATED_SITE_BYTES = 96;
 /** Spare slots made ahead (see `SlotPool`); the pool grows to what one turn of the event loop used. */
@@ -116,9 +113,6 @@ function measure(result: unknown, kind: number, arg0: unknown): { size: number; 
   const buffer = reflectApply(typedArrayBufferGet, result, NO_ARGS) as ArrayBufferLike;
   return { size: bufferByteLength(buffer), target: buffer };
 }
-
-/** A cached stack of the tracer's own allocations. */
-const OWN = Symbol('own');
 
 // ---------------------------------------------------------------------------------------------
 // Liveness. A sample must leave a snapshot as soon as its memory is collected, also when the
@@ -257,14 +251,11 @@ export class ExternalRecords implements Recorder {
   #windowCost = 0;
   /** Length of the current window (ms). */
   #window = 1;
-  /** Samples recorded in the current window, and whether the last one parsed a new stack. */
+  /** Samples recorded in the current window. */
   #windowSamples = 0;
-  #parsed = false;
   /** The widest interval used since start (bounds the sampling error of any estimate). */
   #widest: number;
-  readonly #nframe: number;
   readonly #limit: number;
-  readonly #sourceMaps: boolean;
   readonly #allocated: Map<Site, Totals> | null;
   #live = new Set<Sample>();
   #registry = this.#newRegistry();
@@ -272,8 +263,7 @@ export class ExternalRecords implements Recorder {
   #slots = new WeakMapCtor<object, object>();
   #pool = new SlotPool();
   #bytes = 0;
-  readonly #sites = new Map<string, Site | typeof OWN>();
-  #siteBytes = 0;
+  readonly #sites: SiteCache;
 
   constructor(options: ExternalRecordOptions) {
     this.#base = options.interval;
@@ -281,9 +271,8 @@ export class ExternalRecords implements Recorder {
     this.#weightInterval = options.interval;
     this.#widest = options.interval;
     this.#adaptive = options.adaptive;
-    this.#nframe = options.nframe;
     this.#limit = options.nframe + FRAME_MARGIN;
-    this.#sourceMaps = options.sourceMaps;
+    this.#sites = new SiteCache(options.nframe, this.#limit, options.sourceMaps);
     this.#allocated = options.allocated ? new Map() : null;
   }
 
@@ -336,13 +325,13 @@ export class ExternalRecords implements Recorder {
       return;
     }
     const t0 = now();
-    this.#parsed = false;
+    this.#sites.parsed = false;
     try {
       this.#record(result, kind, arg0, n, callee);
     } finally {
       // A new stack's parsing (and source map) is paid once per site, not per sample: the
       // interval is chosen on the steady cost.
-      if (!this.#parsed) {
+      if (!this.#sites.parsed) {
         this.#windowCost += now() - t0;
         this.#windowSamples++;
       }
@@ -352,7 +341,7 @@ export class ExternalRecords implements Recorder {
   #record(result: unknown, kind: number, arg0: unknown, n: number, callee: Function): void {
     const m = measure(result, kind, arg0);
     if (m === null) return;
-    const site = this.#site(captureStack(callee, this.#limit));
+    const site = this.#sites.site(callee);
     if (site === OWN) return;
     // Sampled with probability p = 1 - exp(-n / interval) (1 from ALWAYS_SAMPLED bytes on): it
     // stands for 1/p such allocations.
@@ -435,7 +424,7 @@ export class ExternalRecords implements Recorder {
 
   /** Estimated bytes held by these tables: samples, spare slots, cached stacks, 'allocated' totals. */
   byteSize(): number {
-    return this.#live.size * SAMPLE_BYTES + this.#pool.spare * SLOT_BYTES + this.#siteBytes +
+    return this.#live.size * SAMPLE_BYTES + this.#pool.spare * SLOT_BYTES + this.#sites.byteSize +
       (this.#allocated?.size ?? 0) * ALLOCATED_SITE_BYTES;
   }
 
@@ -454,7 +443,6 @@ export class ExternalRecords implements Recorder {
     this.clear();
     this.#pool.close();
     this.#sites.clear();
-    this.#siteBytes = 0;
   }
 
   #newRegistry(): FinalizationRegistry<Sample> {
@@ -466,26 +454,6 @@ export class ExternalRecords implements Recorder {
     this.#bytes = this.#live.size === 0 ? 0 : this.#bytes - s.size;
   }
 
-  /**
-   * The parsed site of a stack, cached by its text, or `OWN` when the tracer itself allocated
-   * (reading a snapshot file, ...): own.ts decides by the nearest frame that is not neutral (Node's
-   * own, a dependency, the wrappers), not by the file of the wrapper.
-   */
-  #site(stack: string): Site | typeof OWN {
-    let site = this.#sites.get(stack);
-    if (site === undefined) {
-      this.#parsed = true;
-      const parsed = parseCapturedStack(stack, this.#nframe, this.#limit, this.#sourceMaps);
-      site = parsed.own ? OWN : parsed;
-      if (this.#sites.size >= SITE_CACHE_LIMIT) {
-        this.#sites.clear();
-        this.#siteBytes = 0;
-      }
-      this.#sites.set(stack, site);
-      this.#siteBytes += stack.length + 64 + (site === OWN ? 0 : site.frames.length * FRAME_BYTES);
-    }
-    return site;
-  }
 }
 
 function arrayBuffersNow(): number {
