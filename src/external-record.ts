@@ -7,7 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { debuglog, types } from 'node:util';
-import { OWN, SiteCache } from './external-stack.js';
+import { mappedFrames, OWN, SiteCache } from './external-stack.js';
 import type { Site } from './stack.js';
 import type { StoreBuilder } from './store.js';
 
@@ -49,6 +49,8 @@ const MAX_INTERVAL = ALWAYS_SAMPLED;
 const WINDOW_MS = 10;
 /** A window is judged once it holds this many samples (else it goes on). */
 const WINDOW_MIN_SAMPLES = 8;
+/** The cost counted for one record at most (ms): preemption or a GC it triggered is not its cost. */
+const MAX_RECORD_MS = 0.2;
 
 const POOL_MAX = 1 << 16;
 
@@ -88,6 +90,15 @@ const setImmediateFn = setImmediate;
 const perf = performance;
 const perfNow = performance.now;
 const now = (): number => reflectApply(perfNow, perf, NO_ARGS) as number;
+const processRef = process;
+const processCpuUsage = process.cpuUsage;
+/** CPU time of the process (all its threads), ms; read once per window of the adaptation. */
+const cpuNow = (): number => {
+  const u = reflectApply(processCpuUsage, processRef, NO_ARGS) as NodeJS.CpuUsage;
+  return (u.user + u.system) / 1000;
+};
+/** CPU time of the process's other threads (GC, compiler) may exceed the window: at most this many cores count. */
+const CPU_CORES = 1;
 
 function bufferByteLength(buffer: unknown): number {
   return reflectApply(types.isSharedArrayBuffer(buffer) ? sharedByteLengthGet : arrayBufferByteLengthGet, buffer, NO_ARGS) as number;
@@ -247,6 +258,8 @@ export class ExternalRecords implements Recorder {
   #weightInterval: number;
   /** When the current window of the adaptation started (ms), 0 before the first sample. */
   #windowStart = 0;
+  /** The process's CPU time (ms) when the current window started. */
+  #windowCpu = 0;
   /** Time spent recording samples in the current window (ms). */
   #windowCost = 0;
   /** Length of the current window (ms). */
@@ -264,6 +277,8 @@ export class ExternalRecords implements Recorder {
   #pool = new SlotPool();
   #bytes = 0;
   readonly #sites: SiteCache;
+  /** Map frames through source maps when a snapshot reads them (external-stack.ts). */
+  readonly #sourceMaps: boolean;
 
   constructor(options: ExternalRecordOptions) {
     this.#base = options.interval;
@@ -272,7 +287,8 @@ export class ExternalRecords implements Recorder {
     this.#widest = options.interval;
     this.#adaptive = options.adaptive;
     this.#limit = options.nframe + FRAME_MARGIN;
-    this.#sites = new SiteCache(options.nframe, this.#limit, options.sourceMaps);
+    this.#sites = new SiteCache(options.nframe, this.#limit);
+    this.#sourceMaps = options.sourceMaps;
     this.#allocated = options.allocated ? new Map() : null;
   }
 
@@ -288,11 +304,21 @@ export class ExternalRecords implements Recorder {
     this.#weightInterval = this.#interval;
     if (this.#adaptive) {
       const t = now();
-      if (this.#windowStart === 0) this.#windowStart = t;
+      if (this.#windowStart === 0) {
+        this.#windowStart = t;
+        this.#windowCpu = cpuNow();
+      }
       const elapsed = t - this.#windowStart;
       if (elapsed >= this.#window && this.#windowSamples >= WINDOW_MIN_SAMPLES) {
         this.#window = Math.min(WINDOW_MS, 2 * this.#window);
-        const share = this.#windowCost / elapsed;
+        // The share of the CPU time the process got, not of the time elapsed: on a busy machine
+        // the process runs a fraction of the window, and a share of wall time would let
+        // recording take several times MAX_SAMPLING_SHARE of its CPU (a record is short and
+        // rarely preempted). Where the clock of CPU time is too coarse, wall time.
+        const cpu = cpuNow();
+        const cpuElapsed = cpu - this.#windowCpu;
+        this.#windowCpu = cpu;
+        const share = this.#windowCost / (cpuElapsed > this.#windowCost ? Math.min(cpuElapsed, elapsed * CPU_CORES) : elapsed);
         if (share > MAX_SAMPLING_SHARE) this.#interval = Math.min(MAX_INTERVAL, this.#interval * Math.min(16, share / MAX_SAMPLING_SHARE));
         else if (share < MAX_SAMPLING_SHARE / 4) this.#interval = Math.max(this.#base, 0.5 * this.#interval);
         if (this.#interval > this.#widest) this.#widest = this.#interval;
@@ -332,7 +358,9 @@ export class ExternalRecords implements Recorder {
       // A new stack's parsing (and source map) is paid once per site, not per sample: the
       // interval is chosen on the steady cost.
       if (!this.#sites.parsed) {
-        this.#windowCost += now() - t0;
+        // Clipped: a record preempted by the scheduler, or one that a GC it triggered
+        // lengthened, must not widen the interval by itself.
+        this.#windowCost += Math.min(now() - t0, MAX_RECORD_MS);
         this.#windowSamples++;
       }
     }
@@ -395,7 +423,8 @@ export class ExternalRecords implements Recorder {
     const tracebackOf = (site: Site): number => {
       let tb = tracebacks.get(site);
       if (tb === undefined) {
-        const ids = site.frames.map((f) => builder.frame(f.filename, f.lineno, f.column, f.functionName));
+        const frames = this.#sourceMaps ? mappedFrames(site) : site.frames;
+        const ids = frames.map((f) => builder.frame(f.filename, f.lineno, f.column, f.functionName));
         tb = builder.traceback(ids, site.total ?? -1);
         tracebacks.set(site, tb);
       }

@@ -13,8 +13,14 @@
  * A frame's function name is the one seen the first time its position was sampled: the same call
  * position reached with another receiver type (`A.f` and `B.f` sharing a function) keeps the
  * first name. Positions, which decide files and lines, are exact.
+ *
+ * Source maps are applied when a snapshot reads a site (`mappedFrames`), not when a sample is
+ * taken: loading a map (read, parse) is then never paid in the program's time, nor by sites
+ * whose Buffers die before any snapshot.
  */
 import { captureCallSites, type CallSite } from './own.js';
+import type { ResolvedFrame } from './profile.js';
+import { mapPosition } from './sourcemap.js';
 import { parseCapturedStack, stackText, type Site } from './stack.js';
 
 /** The cached value of the tracer's own allocations (reading a snapshot file, ...). */
@@ -51,10 +57,25 @@ function positionKey(site: CallSite): unknown {
   return column < 0x1000000 ? line * 0x1000000 + column : `${line}:${column}`;
 }
 
+const mappedCache = new WeakMap<Site, readonly ResolvedFrame[]>();
+
+/** A site's frames with source maps applied (`mapPosition`), computed once per site. */
+export function mappedFrames(site: Site): readonly ResolvedFrame[] {
+  let frames = mappedCache.get(site);
+  if (frames === undefined) {
+    frames = site.frames.map((frame) => {
+      if (frame.lineno < 1) return frame;
+      const mapped = mapPosition(frame.filename, frame.lineno, Math.max(frame.column ?? 0, 1));
+      return mapped === null ? frame : { ...frame, filename: mapped.file, lineno: mapped.line, column: mapped.column };
+    });
+    mappedCache.set(site, frames);
+  }
+  return frames;
+}
+
 export class SiteCache {
   readonly #nframe: number;
   readonly #limit: number;
-  readonly #sourceMaps: boolean;
   /** Number of call sites captured -> the trie of stacks of that length. */
   #roots = new Map<number, TrieNode>();
   /** Stacks whose script has no name (eval without sourceURL): keyed by their whole text. */
@@ -64,10 +85,9 @@ export class SiteCache {
   /** Whether the last `site()` parsed a new stack (the adaptation leaves that cost out). */
   parsed = false;
 
-  constructor(nframe: number, limit: number, sourceMaps: boolean) {
+  constructor(nframe: number, limit: number) {
     this.#nframe = nframe;
     this.#limit = limit;
-    this.#sourceMaps = sourceMaps;
   }
 
   /** The site of the stack below `callee` (at most `limit` frames), parsed once per distinct stack. */
@@ -131,7 +151,7 @@ export class SiteCache {
     this.parsed = true;
     if (this.#count >= SITE_CACHE_LIMIT) this.clear();
     this.#count++;
-    const parsed = parseCapturedStack(text, this.#nframe, this.#limit, this.#sourceMaps);
+    const parsed = parseCapturedStack(text, this.#nframe, this.#limit, false);
     const site = parsed.own ? OWN : parsed;
     this.#bytes += 64 + (site === OWN ? 0 : site.frames.length * FRAME_BYTES);
     return site;
