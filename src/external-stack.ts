@@ -43,9 +43,11 @@ interface TrieNode {
 
 const newNode = (): TrieNode => ({ site: undefined, next: new Map() });
 
-const probe = captureCallSites(newNode, 1)[0] as (CallSite & { getPosition?: () => number }) | undefined;
+const probe = (function probeSite(): (CallSite & { getPosition?: () => number }) | undefined {
+  return captureCallSites(probeSite, 1)[0];
+})();
 /** Does this V8 give a call site's source offset (one call instead of line and column)? */
-const HAS_POSITION = typeof probe?.getPosition === 'function';
+export const HAS_POSITION = typeof probe?.getPosition === 'function';
 
 type PositionedSite = CallSite & { getPosition(): number };
 
