@@ -240,7 +240,7 @@ interface Totals {
 export interface ExternalRecordOptions {
   /** The mean interval when allocations are rare (the heap sampler's). */
   interval: number;
-  /** Widen the interval when recording would cost more than 1 % of the time (default). */
+  /** Widen the interval when recording would cost more than MAX_SAMPLING_SHARE (2 %) of the CPU time (default). */
   adaptive: boolean;
   nframe: number;
   sourceMaps: boolean;
@@ -340,12 +340,13 @@ export class ExternalRecords implements Recorder {
   }
 
   /**
-   * The median duration of the window's records (ms). Incremental marking steps, which V8 runs
-   * on allocations (the record's too) while a program grows its heap and external memory, and
-   * preemption on a busy machine made single records last 50-200 µs where a record costs 5-8 µs:
-   * a sum counted them and widened the interval of a program that allocated Buffers at 235 MB/s
-   * to 1 MiB, recording less than 1 % of its CPU time. An insertion sort of at most DURATIONS
-   * numbers: no builtin a host could have replaced runs.
+   * The median duration of the window's records (ms): a record that an incremental marking step
+   * (V8 runs them on allocations, the record's too, while a program grows its heap) or the
+   * scheduler lengthened many times over counts as a typical one, where a sum let a few such
+   * records widen the interval. A record's typical cost itself varies with the caller: 5-8 µs
+   * in a tight loop, 10-100 µs inside large optimized code, whose frame V8 rebuilds to find the
+   * call position. An insertion sort of at most DURATIONS numbers: no builtin a host could have
+   * replaced runs.
    */
   #typicalCost(): number {
     const d = this.#durations;

@@ -32,8 +32,8 @@ export interface ExternalTracerOptions {
   /** 'allocated' mode: snapshots count every sampled allocation since start, collected or not. */
   allocated?: boolean;
   /**
-   * Widen the interval while recording samples would take more than 1 % of the time (a loop of
-   * small Buffers); default true. Estimates stay unbiased, their error grows (docs/external-memory.md).
+   * Widen the interval while recording samples would take more than 2 % of the CPU time (a loop
+   * of small Buffers, heavy optimized code around the calls); default true. Estimates stay unbiased, their error grows (docs/external-memory.md).
    */
   adaptive?: boolean;
 }
