@@ -44,9 +44,15 @@ export const ALWAYS_SAMPLED = 1024 * 1024;
 const MAX_INTERVAL = ALWAYS_SAMPLED;
 /**
  * The adaptation compares the time spent recording with the time elapsed over windows of this
- * many ms; the first window after start is 1 ms, each next one twice as long up to this.
+ * many ms; the first window after start is FIRST_WINDOW_MS, each next one twice as long up to this.
  */
 const WINDOW_MS = 10;
+/**
+ * The first window after start (ms). A dense loop pays the base interval until its first window
+ * is judged: at 1 ms, a loop of small pooled Buffers (~4 GB/s) spent 20-30 ms of each start at
+ * 5-15 % before reaching 1 MiB (bench/buffers.ts).
+ */
+const FIRST_WINDOW_MS = 0.25;
 /** A window is judged once it holds this many samples (else it goes on). */
 const WINDOW_MIN_SAMPLES = 8;
 /** Record durations kept per window (a power of 2). */
@@ -267,7 +273,7 @@ export class ExternalRecords implements Recorder {
    */
   readonly #durations = new Float64Array(DURATIONS);
   /** Length of the current window (ms). */
-  #window = 1;
+  #window = FIRST_WINDOW_MS;
   /** Samples recorded in the current window. */
   #windowSamples = 0;
   /** The widest interval used since start (bounds the sampling error of any estimate). */
