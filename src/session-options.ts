@@ -21,9 +21,10 @@ export interface StartOptions {
   mode?: 'live' | 'allocated';
   /**
    * How hard a snapshot collects garbage before it reads V8's profile (see
-   * docs/differences-from-python.md). `'full'` (default): GCs until the heap holds only what is
-   * alive, so a snapshot is the live set. `'fast'`: only the one GC that reading the profile runs,
-   * cheaper but may count garbage that V8 frees only after several full GCs.
+   * docs/differences-from-python.md). `'full'` (default): one more full GC before the read's own,
+   * both with V8's retention of dead objects' maps turned off, so a snapshot is the live set.
+   * `'fast'`: only the one GC that reading the profile runs (about half the pause on a large heap),
+   * but it may count garbage that V8 frees only a few full GCs later.
    */
   snapshotGC?: 'full' | 'fast';
 }

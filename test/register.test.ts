@@ -197,7 +197,7 @@ async function waitForFile(file: string): Promise<void> {
   }
 }
 
-test('the snapshot at exit (one full GC: tracer.takeFinalSnapshot) counts what is alive, not the garbage made just before', async () => {
+test('the snapshot at exit counts what is alive, not the garbage made just before', async () => {
   // 24 MiB kept in arrays reachable from a global, 96 MiB of arrays and closures made garbage at
   // the very end (no GC in between need have freed them). Sampled at 64 KiB: ~390 samples of the
   // kept data, a relative standard error of ~5%; the bounds are ±25% (5 sigma), while counting
