@@ -56,7 +56,11 @@ const W = {
   async webpack() {
     const webpack = req('webpack');
     const entry = require.resolve('yaml', { paths: [ROOT] });
-    await new Promise((res, rej) => webpack({ mode: 'production', entry, target: 'node', output: { path: require('os').tmpdir() + '/settle-wp-out', filename: 'b.js' }, optimization: { minimize: false }, infrastructureLogging: { level: 'error' } }, (err, stats) => (err ? rej(err) : (hold.push(stats.hasErrors()), res()))));
+    await new Promise((res, rej) => webpack({ mode: 'production', entry, target: 'node', output: { path: require('os').tmpdir() + '/settle-wp-out', filename: 'b.js' }, optimization: { minimize: false }, infrastructureLogging: { level: 'error' } }, (err, stats) => {
+      if (err) return rej(err);
+      hold.push(stats.hasErrors());
+      res();
+    }));
   },
 };
 const used = () => v8.getHeapStatistics().used_heap_size;
