@@ -22,19 +22,23 @@ export const GLOBAL_HANDLE_BYTES = 32;
 /**
  * Resident bytes one live sample adds: its record, its table entry, its weak handle and the
  * allocator's slack. Measured (test/tracer-memory.test.ts's program, MALLOC_ARENA_MAX=1, [heap]
- * RSS + heap used, traced - untraced): Node 20: 165 and 155 bytes a sample at 1.4 and 2.7 x 10^5
- * samples, Node 22: 175 and 140, Node 24: 220 and 190, Node 26: 230 and 185.
+ * RSS + heap used, traced - untraced, with the session's fixed cost in it): Node 20: 180 and 155
+ * bytes a sample at 1.4 and 2.7 x 10^5 samples, Node 22: 185 and 140, Node 24: 240 and 190,
+ * Node 26: 195-245 and 190 (the arena's slack varies from run to run by up to 6 MiB).
  */
 export function liveSampleCost(major: number): number {
-  return major >= 24 ? 205 : 160;
+  return major >= 24 ? 190 : major >= 22 ? 145 : 155;
 }
 
 /**
  * Bytes a sample of an already collected object costs in 'allocated' mode: V8 keeps its record
- * but frees its weak handle. Measured as the slope of resident memory between 4 x 10^5 and
- * 8 x 10^5 such samples (64 B interval): 94 bytes on Node 26, 93-105 on Node 20.
+ * but frees its weak handle. Their number is itself estimated (the heap allocated times V8's
+ * samples per byte), so this is fitted on the two together: 2,000,000 small objects churned at a
+ * 128 B interval with nothing kept (the arena + heap measure above) cost 39.2-39.5 MiB, which
+ * these records at 76 bytes each give on Node 20, 22, 24 and 26 alike. (94, the slope of RSS
+ * between 4 and 8 x 10^5 samples, over-estimated this by 24 %.)
  */
-export const COLLECTED_SAMPLE_COST = 94;
+export const COLLECTED_SAMPLE_COST = 76;
 
 /**
  * Native bytes a session holds whatever it samples: the inspector session, V8's sampler and its

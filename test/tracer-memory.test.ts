@@ -86,7 +86,7 @@ async function measureTracerMemory(mode: 'off' | 'live' | 'allocated', objects: 
   return JSON.parse(r.stdout) as { est: number; used: number };
 }
 
-/** Untraced runs, one per program size, shared by both modes' tests. */
+/** Untraced runs, one per program size. */
 const untraced = new Map<number, Promise<number>>();
 function untracedUsed(objects: number): Promise<number> {
   let p = untraced.get(objects);
@@ -97,23 +97,28 @@ function untracedUsed(objects: number): Promise<number> {
   return p;
 }
 
-// Two sizes: 1.4 and 2.7 x 10^5 live samples. The estimate before this test (170 bytes times
-// traced heap / interval) was within 25 % at one size on some majors and 1.2-1.6x over at the
-// other; it failed this test on every major (notes/owncost.md).
+/**
+ * Live mode with 2.7 x 10^5 live samples: the estimate before this test (170 bytes times traced
+ * heap / interval) was 1.48, 1.61, 1.22 and 1.26 times the measurement on Node 20, 22, 24 and 26
+ * here (notes/owncost.md). 'allocated' mode: 1.4 x 10^5 live samples and the records of 2 x 10^6
+ * collected objects.
+ */
+const CASES = [{ mode: 'live', objects: 600_000 }, { mode: 'allocated', objects: 300_000 }] as const;
 const linux = process.platform === 'linux';
-for (const mode of ['live', 'allocated'] as const) {
-  for (const objects of [300_000, 600_000]) {
-    test(`getTracemallocMemory() is within 25% of the memory tracing adds (${mode} mode, ${objects} objects, 128 B interval)`,
-      { skip: linux ? false : 'measures the malloc arena through /proc/self/smaps (Linux)' }, async (t) => {
-        const off = await untracedUsed(objects);
-        const on = await measureTracerMemory(mode, objects);
-        const measured = on.used - off;
-        const msg = `estimate ${(on.est / MiB).toFixed(1)} MiB, measured ${(measured / MiB).toFixed(1)} MiB (Node ${process.versions.node})`;
-        t.diagnostic(msg);
-        assert.ok(measured > 8 * MiB, `the measurement is too small to compare: ${msg}`);
-        assert.ok(Math.abs(on.est - measured) <= 0.25 * measured, msg);
-      });
-  }
+for (const { mode, objects } of CASES) {
+  test(`getTracemallocMemory() is within 25% of the memory tracing adds (${mode} mode, ${objects} objects, 128 B interval)`,
+    { skip: linux ? false : 'measures the malloc arena through /proc/self/smaps (Linux)' }, async (t) => {
+      // Two runs each, the smallest kept: a stray transient malloc (a GC or compiler thread) can
+      // leave the arena a few tens of MiB larger in one run (seen once in 48: +53 MiB), never smaller.
+      const off = Math.min(await untracedUsed(objects), (await measureTracerMemory('off', objects)).used);
+      const ons = [await measureTracerMemory(mode, objects), await measureTracerMemory(mode, objects)];
+      const on = ons[0]!.used <= ons[1]!.used ? ons[0]! : ons[1]!;
+      const measured = on.used - off;
+      const msg = `estimate ${(on.est / MiB).toFixed(1)} MiB, measured ${(measured / MiB).toFixed(1)} MiB (Node ${process.versions.node})`;
+      t.diagnostic(msg);
+      assert.ok(measured > 8 * MiB, `the measurement is too small to compare: ${msg}`);
+      assert.ok(Math.abs(on.est - measured) <= 0.25 * measured, msg);
+    });
 }
 
 // Flat program memory: the tracer's own estimate stays flat too. Held Buffers are traced in
