@@ -4,7 +4,11 @@ import * as assert from 'node:assert/strict';
 import * as tracemalloc from 'tracemalloc';
 import * as path from 'node:path';
 import { gc, MiB, samplingBound } from './helpers/live.js';
-import { launch } from './helpers/child.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const MEASURE_TIMEOUT_MS = 120_000;
 
 let held: unknown[] = [];
 afterEach(() => {
@@ -80,10 +84,11 @@ async function measureTracerMemory(mode: 'off' | 'live' | 'allocated', objects: 
     const est = tm.getTracemallocMemory();
     console.log(JSON.stringify({ est, used: arena + v8.getHeapStatistics().used_heap_size, n: objs.length }));
   `;
-  const env = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: String(32 * MiB) };
-  const r = await launch(process.execPath, ['-e', code], PKG, env).done;
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as { est: number; used: number };
+  const env = { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: String(32 * MiB) };
+  // 2-4 s on a quiet machine; a loaded one (a CPU hog and three test suites on 2 cores) took
+  // over the 20 s of helpers/child.ts's launch().
+  const { stdout } = await execFileAsync(process.execPath, ['-e', code], { cwd: PKG, env, timeout: MEASURE_TIMEOUT_MS, maxBuffer: MiB });
+  return JSON.parse(stdout) as { est: number; used: number };
 }
 
 /** Untraced runs, one per program size. */
