@@ -215,8 +215,8 @@ async function main(): Promise<void> {
         'grew (this table\'s max was 151 ms, on Node 20 and 26 alike). Hence the check on the max below.',
       'The per-sample memory is outside the V8 heap (V8\'s sample records, its table, their weak global handles), in the ' +
         'malloc arena. `getTracemallocMemory()` counts the live samples from V8\'s global handles in use ' +
-        '(`used_global_handles_size`, 32 bytes each), at a cost a sample measured per Node major (160 bytes on Node 20 and 22, ' +
-        '205 on 24 and later; src/sampler-memory.ts), plus 1.5 MiB for the session, the records of collected samples in ' +
+        '(`used_global_handles_size`, 32 bytes each), at a cost a sample measured per Node major (155 bytes on Node 20, 145 ' +
+        'on 22, 190 on 24 and later; src/sampler-memory.ts), plus 1.5 MiB for the session, the records of collected samples in ' +
         '\'allocated\' mode, and the tracer\'s caches and tables. RSS differences also count V8\'s freed heap pages kept ' +
         'resident, which vary by 15 MiB between identical runs on Node 22+: hence the arena measure.',
     ],
