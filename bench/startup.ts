@@ -128,10 +128,13 @@ function main(): void {
       value: formatMs(runExtra.median), ok: runExtra.median < TARGET_MS }],
     notes: [
       `Where it goes, from the medians: the preload (loading the library, starting the inspector session and V8's sampler) ` +
-        `${formatMs(pre)}; the exit report (a forced GC, the profile, the conversion and the printed top) ${formatMs(report)} more; ` +
+        `${formatMs(pre)}; the exit report (the profile read with its one full GC, the conversion and the printed top) ${formatMs(report)} more; ` +
         `the CLI's own Node.js process (start-up, argument parsing, spawning) ${formatMs(cliAlone)}. A Node.js process alone costs ` +
         `${formatMs(base.median)} here, so the CLI's process can never cost much less than that unless \`run\` stops being a ` +
-        'separate process.',
+        'separate process. It cannot on Node 20 (no `execve`; where Node has `process.execve`, the CPU time spent before ' +
+        'it still counts for the process), and running a script inside the CLI\'s process would change its `process.argv`, ' +
+        '`require.main` and `process.execArgv`: so the target of 50 ms is out of reach by about one Node.js start-up, ' +
+        'and the rest (preload, exit report) is what `run` can cut (docs/cli.md, "What `run` costs").',
       ...(node26 === null ? ['No Node.js 26 binary was found (scripts/fetch-node.sh 26, or BENCH_NODE26): the Node 26 rows are missing.'] : [
         'Node 26\'s `v8.startHeapProfile()` starts the same V8 sampler without an inspector session. Started alone, it costs ' +
         'about what an inspector session with `HeapProfiler.startSampling` costs (third table): the preload\'s start-up ' +

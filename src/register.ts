@@ -11,7 +11,7 @@ import * as v8 from 'node:v8';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { dumpPathWith, ENV, EnvError, idleVariables, numberedDumpPath, parseEnv, type PreloadConfig } from './preload-env.js';
 import type { Snapshot } from './snapshot.js';
-import { isTracing, start, takeSnapshot } from './tracer.js';
+import { isTracing, start, takeFinalSnapshot, takeSnapshot } from './tracer.js';
 import { PeakKeeper, peakDumpPath } from './peak.js';
 
 const log = debuglog('tracemalloc');
@@ -30,13 +30,16 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A snapshot for `reason` (`exit`, a signal name), or `null` when the tracer is not running any more. */
-function capture(reason: string, meta: Record<string, unknown> = {}): Snapshot | null {
+/**
+ * A snapshot for `reason` (`exit`, a signal name), or `null` when the tracer is not running any
+ * more. `final`: the process ends right after (tracer.ts `takeFinalSnapshot`: one full GC, not four).
+ */
+function capture(reason: string, meta: Record<string, unknown> = {}, final = false): Snapshot | null {
   if (!isTracing()) {
     log('tracing was stopped before %s: no snapshot', reason);
     return null;
   }
-  const snapshot = takeSnapshot();
+  const snapshot = final ? takeFinalSnapshot() : takeSnapshot();
   snapshot.meta.reason = reason;
   snapshot.meta.script = process.argv[1] ?? null;
   Object.assign(snapshot.meta, meta);
@@ -44,9 +47,9 @@ function capture(reason: string, meta: Record<string, unknown> = {}): Snapshot |
 }
 
 /** Takes a snapshot and writes it to `file` and/or prints its top, as configured. Never throws. */
-function report(config: PreloadConfig, reason: string, file: string | null, meta: Record<string, unknown> = {}): boolean {
+function report(config: PreloadConfig, reason: string, file: string | null, meta: Record<string, unknown> = {}, final = false): boolean {
   try {
-    const snapshot = capture(reason, meta);
+    const snapshot = capture(reason, meta, final);
     if (snapshot === null) return false;
     if (file !== null) {
       try {
@@ -169,7 +172,7 @@ function install(env: NodeJS.ProcessEnv): void {
     const peak = new PeakKeeper();
     if (cfg.oomDump === null) peak.start();
     process.on('exit', () => {
-      report(cfg, 'exit', cfg.dump);
+      report(cfg, 'exit', cfg.dump, {}, true);
       reportPeak(cfg, peak);
     });
     // A terminating signal skips 'exit'. When the program has no handler of its own, write the
@@ -178,7 +181,7 @@ function install(env: NodeJS.ProcessEnv): void {
     const onTerminate = (signal: NodeJS.Signals): void => {
       if (process.listenerCount(signal) > 1) return;
       process.removeListener(signal, onTerminate);
-      report(cfg, signal, cfg.dump);
+      report(cfg, signal, cfg.dump, {}, true);
       process.kill(process.pid, signal);
     };
     process.on('SIGINT', onTerminate);

@@ -14,10 +14,16 @@ import { MemoryCounter } from './memory.js';
 import { COLLECTED_SAMPLE_COST, LiveSampleCount, SESSION_FIXED_BYTES } from './sampler-memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
-import { makeFullGC, settleHeap } from './session-gc.js';
+import { makeFullGC, settleHeap, type SettleMode } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
-import { addRawTrace, Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+// snapshot.js (and what it loads: the file formats, zlib, the statistics) is loaded at the first
+// snapshot, not when tracing starts: the preload's start-up stays cheap (issue 17).
+let snapshotModule: typeof import('./snapshot.js') | null = null;
+function snapshotApi(): typeof import('./snapshot.js') {
+  return (snapshotModule ??= require('./snapshot.js') as typeof import('./snapshot.js'));
+}
 import { StoreBuilder } from './store.js';
 import { HEAP_DOMAIN } from './domain-names.js';
 
@@ -137,8 +143,8 @@ export class TracingSession {
    * Reads V8's samples into `builder` (the heap domain) and returns the bytes traced, the
    * tracer's own bytes left out, and how many samples V8 held.
    */
-  #readProfile(builder: StoreBuilder, settle: boolean): { traced: number; own: number; samples: number } {
-    if (settle) settleHeap(this.options.snapshotGC, this.#fullGC);
+  #readProfile(builder: StoreBuilder, settle: SettleMode | null): { traced: number; own: number; samples: number } {
+    if (settle !== null) settleHeap(settle, this.#fullGC);
     let profile: ReturnType<HeapSampler['profile']> | null = this.#sampler.profile();
     noteSessionObjectForTesting(profile, builder);
     noteCollectedMain(profile.head, this.#resolver);
@@ -159,7 +165,7 @@ export class TracingSession {
   #fold(): void {
     if (this.#disposed) return;
     const builder = new StoreBuilder();
-    const { samples } = this.#readProfile(builder, false);
+    const { samples } = this.#readProfile(builder, null);
     this.#sampler.restart(this.options.samplingInterval, true);
     const allocated = this.#counter.allocatedBytes();
     // Calibrate on a stretch long enough to hold a few hundred samples.
@@ -170,19 +176,20 @@ export class TracingSession {
     // what it holds: that is the folded table and the caches, counted by memory().
   }
 
-  /** The traces of every domain, as a snapshot. */
-  snapshot(): Snapshot {
+  /** The traces of every domain, as a snapshot; `settle` overrides the session's `snapshotGC` for this one. */
+  snapshot(settle: SettleMode = this.options.snapshotGC): Snapshot {
     const builder = new StoreBuilder();
     const raw = rawTraceSourceForTesting();
     if (raw !== null) {
       let i = 0;
+      const { addRawTrace } = snapshotApi();
       for (const r of raw()) addRawTrace(builder, r, i++);
     } else if (this.#folded !== null) {
       // 'allocated' mode: allocated bytes are not live bytes, so the counter is not re-anchored.
       this.#fold();
       this.#folded.addTo(builder, HEAP_DOMAIN);
     } else {
-      const { traced, own, samples } = this.#readProfile(builder, true);
+      const { traced, own, samples } = this.#readProfile(builder, settle);
       this.#liveSamples.calibrate(samples);
       this.#ownHeap = own;
       this.#counter.anchor(traced);
@@ -191,7 +198,7 @@ export class TracingSession {
       this.#external?.addTraces(builder);
       this.#domains.addTraces(builder, this.options.nframe);
     }
-    return Snapshot._fromColumns(builder.build(), this.options.nframe, {
+    return snapshotApi().Snapshot._fromColumns(builder.build(), this.options.nframe, {
       samplingInterval: this.options.samplingInterval,
       meta: { time: new Date().toISOString(), pid: process.pid, node: process.version, mode: this.options.mode },
     });

@@ -10,7 +10,13 @@ import { DomainFilter, Filter } from './filter.js';
 import { fnmatch } from './fnmatch.js';
 import { Statistic, StatisticDiff } from './statistic.js';
 import { StoreBuilder, type Tables, type TraceColumns } from './store.js';
-import { columnsFromJSON, columnsToJSON, readSnapshotFile, writeSnapshotFile, type LoadOptions, type SnapshotJSON } from './persist.js';
+import type { LoadOptions, SnapshotJSON } from './persist.js';
+// The file formats (and zlib, the atomic writer) are loaded when a snapshot is written or read, not
+// with the class: the preload's exit report prints a top without them (issue 17).
+let persistModule: typeof import('./persist.js') | null = null;
+function persist(): typeof import('./persist.js') {
+  return (persistModule ??= require('./persist.js') as typeof import('./persist.js'));
+}
 import { CUMULATIVE_TRACEBACK_ERROR, isKeyType, type KeyType } from './keys.js';
 
 /** How statistics group traces: by whole traceback, by file, or by line of the most recent frame. */
@@ -538,23 +544,23 @@ export class Snapshot {
 
   /** A plain JSON value of the whole snapshot (the file format of `dump`, uncompressed). */
   toJSON(): SnapshotJSON {
-    return columnsToJSON(this._columns, this.tracebackLimit, this.samplingInterval, { ...this.meta }, (file, line) => this.#lines?.(file, line));
+    return persist().columnsToJSON(this._columns, this.tracebackLimit, this.samplingInterval, { ...this.meta }, (file, line) => this.#lines?.(file, line));
   }
 
   /** Rebuilds a snapshot from `toJSON()`'s value, validating every field. */
   static fromJSON(value: unknown): Snapshot {
-    const parsed = columnsFromJSON(value, 'the JSON value');
+    const parsed = persist().columnsFromJSON(value, 'the JSON value');
     return Snapshot._fromColumns(parsed.columns, parsed.tracebackLimit, { samplingInterval: parsed.samplingInterval, meta: parsed.meta });
   }
 
   /** Writes the snapshot to `path` (JSON; gzip when the name ends in `.gz`), with its source lines. */
   dump(path: string): void {
-    writeSnapshotFile(path, this.toJSON());
+    persist().writeSnapshotFile(path, this.toJSON());
   }
 
   /** Reads a snapshot written by `dump`, validating it; errors name the file and the problem. */
   static load(path: string, options?: LoadOptions): Snapshot {
-    const parsed = readSnapshotFile(path, options);
+    const parsed = persist().readSnapshotFile(path, options);
     return Snapshot._fromColumns(parsed.columns, parsed.tracebackLimit, { samplingInterval: parsed.samplingInterval, meta: parsed.meta });
   }
 

@@ -155,6 +155,24 @@ function runtimeMap(source: string): NodeSourceMap | null {
   }
 }
 
+/**
+ * True for a file of node_modules that V8 compiled as it is on disk, so that the disk text's map
+ * comment, or its lack of one, is the script's, and asking V8 (scripts.ts: a Debugger round,
+ * 80-250 ms at the exit of tsc or ESLint, whose heaps hold tens of thousands of compiled
+ * functions) would learn nothing. That holds for what Node's own loaders compile: transpiling
+ * require hooks and loaders leave node_modules alone by default, and a file Node's CommonJS
+ * loader compiled is in its cache. Test runners that transform dependencies on request compile
+ * from memory (Jest, Vitest: they set JEST_WORKER_ID and VITEST): there, files not in Node's cache
+ * are still asked about. A hook told to transform a dependency outside those runners loses the
+ * mapping of that dependency's frames (docs/source-maps.md).
+ */
+function compiledFromDisk(source: string): boolean {
+  if (!source.includes(`${path.sep}node_modules${path.sep}`)) return false;
+  const cache = (nodeModule as unknown as { _cache?: Record<string, unknown> })._cache;
+  if (typeof cache === 'object' && cache !== null && Object.hasOwn(cache, source)) return true;
+  return process.env.JEST_WORKER_ID === undefined && process.env.VITEST === undefined;
+}
+
 /** Finds and parses the map of `file`; `null` when there is none or it cannot be used. */
 function load(file: string): MappedFile | null {
   let source: string;
@@ -172,7 +190,7 @@ function load(file: string): MappedFile | null {
   const text = readRegular(source);
   let url: string | null = null;
   if (text !== null) for (const m of text.matchAll(SOURCE_MAPPING_URL)) url = m[1] ?? m[2] ?? null;
-  if (url === null) url = scriptSourceMapURL(source) || null;
+  if (url === null && !compiledFromDisk(source)) url = scriptSourceMapURL(source) || null;
   if (url === null) return null;
   try {
     let json: string | null;

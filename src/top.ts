@@ -34,7 +34,8 @@ export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): s
     throw new TypeError(`limit must be an integer >= 0, not ${describeType(limit) === 'number' ? limit : describeType(limit)}`);
   }
   const stats = snapshot.statistics(keyType, cumulative);
-  const sites = splitByDomain(snapshot, stats, keyType, cumulative);
+  const byDomain = new DomainStatistics(snapshot, keyType, cumulative);
+  const sites = splitByDomain(byDomain, stats, keyType);
   const out = [`Top ${limit} lines`];
   sites.slice(0, limit).forEach(({ stat, domain }, i) => {
     const frame = stat.traceback.at(0);
@@ -47,7 +48,7 @@ export function formatTop(snapshot: Snapshot, options: FormatTopOptions = {}): s
     const line = displayLine(text, frame?.column ?? null);
     if (line !== '') out.push(`    ${line}`);
   });
-  if (snapshot.samplingInterval !== null && listsHeapSites(snapshot, stats.slice(0, limit), keyType, cumulative)) {
+  if (snapshot.samplingInterval !== null && listsHeapSites(byDomain, stats.slice(0, limit))) {
     out.push(HEAP_NOTE);
   }
   const other = sites.slice(limit);
@@ -63,12 +64,40 @@ function tracebackKey(tb: Traceback): string {
   return Array.from(tb, (f) => `${f.filename}\0${f.lineno}`).join('\u0001');
 }
 
-function listsHeapSites(snapshot: Snapshot, listed: readonly { traceback: Traceback }[], keyType: KeyType, cumulative: boolean): boolean {
-  if (listed.length === 0) return false;
-  const heap = new Set(snapshot.filterTraces([new DomainFilter(true, 0)]).statistics(keyType, cumulative).map((s) => tracebackKey(s.traceback)));
+function listsHeapSites(byDomain: DomainStatistics, listed: readonly { traceback: Traceback }[]): boolean {
+  if (listed.length === 0 || !byDomain.domains.has(0)) return false;
+  // Every trace is the heap's: every listed group holds some.
+  if (byDomain.domains.size === 1) return true;
+  const heap = new Set(byDomain.of(0).map((s) => tracebackKey(s.traceback)));
   return listed.some((s) => heap.has(tracebackKey(s.traceback)));
 }
 
+/**
+ * The statistics of each domain of a snapshot, each computed once and only when asked (a
+ * snapshot of one domain needs none: the printed top of `run` groups a large heap's traces once,
+ * not three times).
+ */
+class DomainStatistics {
+  readonly domains = new Set<number>();
+  readonly #stats = new Map<number, Statistic[]>();
+
+  constructor(
+    readonly snapshot: Snapshot,
+    readonly keyType: KeyType,
+    readonly cumulative: boolean,
+  ) {
+    for (const t of snapshot.traces) this.domains.add(t.domain);
+  }
+
+  of(domain: number): Statistic[] {
+    let stats = this.#stats.get(domain);
+    if (stats === undefined) {
+      stats = this.snapshot.filterTraces([new DomainFilter(true, domain)]).statistics(this.keyType, this.cumulative);
+      this.#stats.set(domain, stats);
+    }
+    return stats;
+  }
+}
 
 /**
  * The statistics as listed: a group that holds traces of several domains (a V8-heap function and a
@@ -76,13 +105,12 @@ function listsHeapSites(snapshot: Snapshot, listed: readonly { traceback: Traceb
  * different domains never merge into one line. Other groups are as `statistics()` gives them
  * (`domain` null). Sorted as `statistics()` sorts: biggest first.
  */
-function splitByDomain(snapshot: Snapshot, stats: readonly Statistic[], keyType: KeyType, cumulative: boolean): { stat: Statistic; domain: number | null }[] {
-  const domains = new Set<number>();
-  for (const t of snapshot.traces) domains.add(t.domain);
+function splitByDomain(byDomain: DomainStatistics, stats: readonly Statistic[], keyType: KeyType): { stat: Statistic; domain: number | null }[] {
+  const domains = byDomain.domains;
   if (domains.size < 2 || keyType === 'filename') return stats.map((stat) => ({ stat, domain: null }));
   const perDomain = new Map<string, { stat: Statistic; domain: number }[]>();
   for (const domain of domains) {
-    for (const stat of snapshot.filterTraces([new DomainFilter(true, domain)]).statistics(keyType, cumulative)) {
+    for (const stat of byDomain.of(domain)) {
       const key = tracebackKey(stat.traceback);
       let list = perDomain.get(key);
       if (list === undefined) perDomain.set(key, (list = []));

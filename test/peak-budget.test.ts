@@ -1,0 +1,57 @@
+// The peak keeper's budget (issue 17): after the first peak snapshot, another is taken only while
+// peak snapshots have cost at most `budget` of the time since the keeper started.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { start, stop } from 'tracemalloc';
+import { PeakKeeper } from '#internal/peak';
+
+const MiB = 1024 * 1024;
+
+/** Grows traced memory in steps of `stepMiB`, asking the keeper after each; returns what it kept. */
+function grow(keeper: PeakKeeper, steps: number, stepMiB: number): unknown[] {
+  const held: unknown[] = [];
+  for (let i = 0; i < steps; i++) {
+    for (let k = 0; k < stepMiB * 64; k++) held.push(new Array(2044).fill(k));
+    // Two reads: a peak snapshot is due when two reads in a row are past the threshold.
+    keeper.check();
+    keeper.check();
+  }
+  return held;
+}
+
+test('a budget of (almost) nothing: the first peak snapshot only, the later ones deferred', () => {
+  start(1);
+  try {
+    const keeper = new PeakKeeper({ minBytes: 2 * MiB, margin: 0.2, budget: 1e-9 });
+    const held = grow(keeper, 4, 8);
+    const info = keeper.info;
+    assert.equal(info.taken, 1);
+    assert.ok(info.deferred >= 2, `deferred ${info.deferred}`);
+    assert.ok(info.snapshot !== null);
+    assert.ok(held.length > 0);
+  } finally {
+    stop();
+  }
+});
+
+test('a generous budget: a peak snapshot at each step past the margin', () => {
+  start(1);
+  try {
+    // Each step doubles (or more) what the last snapshot saw: every check is due.
+    const keeper = new PeakKeeper({ minBytes: 2 * MiB, margin: 0.2, budget: 1e9 });
+    const held = grow(keeper, 4, 8);
+    const info = keeper.info;
+    assert.equal(info.deferred, 0);
+    assert.ok(info.taken >= 3, `taken ${info.taken}`);
+    // The kept one is the largest: about the 32 MiB held at the last step (sampling error at 64 KiB: a few %).
+    assert.ok(info.traced > 24 * MiB && info.traced < 40 * MiB, `traced ${(info.traced / MiB).toFixed(1)} MiB`);
+    assert.ok(held.length > 0);
+  } finally {
+    stop();
+  }
+});
+
+test('the budget must be a number > 0', () => {
+  assert.throws(() => new PeakKeeper({ budget: 0 }), RangeError);
+  assert.throws(() => new PeakKeeper({ budget: Number.NaN }), RangeError);
+});
