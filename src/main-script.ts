@@ -84,7 +84,7 @@ export function declarationLine(source: string, name: string): number {
   if (!/^[A-Za-z_$][\w$]*$/.test(base)) return 0;
   const n = escapeRegExp(base);
   const forms = new RegExp(
-    `(?:\\bfunction\\s*\\*?\\s*${n}\\s*\\(|(?<![\\w$])${n}\\s*[:=]\\s*(?:async\\s+)?(?:function\\b|\\([^()]*\\)\\s*=>|[A-Za-z_$][\\w$]*\\s*=>)|^\\s*(?:static\\s+)?(?:async\\s+)?\\*?${n}\\s*\\([^()]*\\)\\s*\\{)`,
+    `(?:\\bfunction\\s*\\*?\\s*${n}\\s*\\(|(?<![\\w$])${n}\\s*[:=]\\s*(?:async\\s+)?(?:function\\b|\\([^()]*\\)\\s*=>|[A-Za-z_$][\\w$]*\\s*=>)|^[ \\t]*(?:static\\s+)?(?:async\\s+)?\\*?${n}\\s*\\([^()]*\\)\\s*\\{)`,
     'gm',
   );
   let line = 0;
