@@ -212,17 +212,21 @@ function measureWorkload(name: string): WorkloadResult {
       if (interval === INTERVALS[0]) {
         // A diagnosis, at the smallest interval only: the external domain with V8's stack capture
         // replaced by a constant stack, to split the cost of a sample between the capture and the rest.
-        const stackModule = require('../../dist/stack.js') as { captureStack: (callee: Function, limit: number) => string };
-        const capture = stackModule.captureStack;
+        // (external-stack.ts calls own.ts's captureCallSites through the module's exports.)
+        const ownModule = require('../../dist/own.js') as { captureCallSites: (callee: Function, limit: number) => readonly unknown[] };
+        const capture = ownModule.captureCallSites;
+        const constant = (function constantStack(): readonly unknown[] {
+          return capture(constantStack, 3);
+        })();
         cases[caseName('tracemalloc-nocapture', interval)] = {
           before: () => {
-            stackModule.captureStack = () => 'Error\n    at bufferHeavy (/bench/overhead.js:1:1)';
+            ownModule.captureCallSites = () => constant;
             tracemalloc.start(1, { samplingInterval: interval });
           },
           run,
           after: () => {
             tracemalloc.stop();
-            stackModule.captureStack = capture;
+            ownModule.captureCallSites = capture;
             drop();
           },
         };

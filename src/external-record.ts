@@ -7,7 +7,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { debuglog, types } from 'node:util';
-import { captureStack, parseCapturedStack, type Site } from './stack.js';
+import { mappedFrames, OWN, SiteCache } from './external-stack.js';
+import type { Site } from './stack.js';
 import type { StoreBuilder } from './store.js';
 
 const log = debuglog('tracemalloc');
@@ -18,8 +19,6 @@ const DOMAIN = 1;
 const ON_HEAP_MAX = 64;
 /** Frames captured beyond `nframe`, for builtin frames (`Array.map`, `Function.from`) that are dropped. */
 const FRAME_MARGIN = 2;
-/** Distinct stacks remembered, parsed, before the cache starts over. */
-const SITE_CACHE_LIMIT = 10_000;
 /**
  * Estimated bytes per live sample: the record, its slot, weak ref, registry cell, WeakMap and set
  * entries. Measured: 311 bytes of heap a sample (10^5 samples of Buffer.alloc(100), Node 20).
@@ -27,8 +26,6 @@ const SITE_CACHE_LIMIT = 10_000;
 const SAMPLE_BYTES = 310;
 /** Estimated bytes per spare slot of the pool (the slot and its WeakRef). */
 const SLOT_BYTES = 64;
-/** Estimated bytes per frame of a cached site (object, strings shared with the stack text). */
-const FRAME_BYTES = 120;
 /** Estimated bytes per site of 'allocated' mode's totals (map entry, totals object). */
 const ALLOCATED_SITE_BYTES = 96;
 /** Spare slots made ahead (see `SlotPool`); the pool grows to what one turn of the event loop used. */
@@ -47,11 +44,19 @@ export const ALWAYS_SAMPLED = 1024 * 1024;
 const MAX_INTERVAL = ALWAYS_SAMPLED;
 /**
  * The adaptation compares the time spent recording with the time elapsed over windows of this
- * many ms; the first window after start is 1 ms, each next one twice as long up to this.
+ * many ms; the first window after start is FIRST_WINDOW_MS, each next one twice as long up to this.
  */
 const WINDOW_MS = 10;
+/**
+ * The first window after start (ms). A dense loop pays the base interval until its first window
+ * is judged: at 1 ms, a loop of small pooled Buffers (~4 GB/s) spent 20-30 ms of each start at
+ * 5-15 % before reaching 1 MiB (bench/buffers.ts).
+ */
+const FIRST_WINDOW_MS = 0.25;
 /** A window is judged once it holds this many samples (else it goes on). */
 const WINDOW_MIN_SAMPLES = 8;
+/** Record durations kept per window (a power of 2). */
+const DURATIONS = 32;
 
 const POOL_MAX = 1 << 16;
 
@@ -91,6 +96,15 @@ const setImmediateFn = setImmediate;
 const perf = performance;
 const perfNow = performance.now;
 const now = (): number => reflectApply(perfNow, perf, NO_ARGS) as number;
+const processRef = process;
+const processCpuUsage = process.cpuUsage;
+/** CPU time of the process (all its threads), ms; read once per window of the adaptation. */
+const cpuNow = (): number => {
+  const u = reflectApply(processCpuUsage, processRef, NO_ARGS) as NodeJS.CpuUsage;
+  return (u.user + u.system) / 1000;
+};
+/** CPU time of the process's other threads (GC, compiler) may exceed the window: at most this many cores count. */
+const CPU_CORES = 1;
 
 function bufferByteLength(buffer: unknown): number {
   return reflectApply(types.isSharedArrayBuffer(buffer) ? sharedByteLengthGet : arrayBufferByteLengthGet, buffer, NO_ARGS) as number;
@@ -116,9 +130,6 @@ function measure(result: unknown, kind: number, arg0: unknown): { size: number; 
   const buffer = reflectApply(typedArrayBufferGet, result, NO_ARGS) as ArrayBufferLike;
   return { size: bufferByteLength(buffer), target: buffer };
 }
-
-/** A cached stack of the tracer's own allocations. */
-const OWN = Symbol('own');
 
 // ---------------------------------------------------------------------------------------------
 // Liveness. A sample must leave a snapshot as soon as its memory is collected, also when the
@@ -235,7 +246,7 @@ interface Totals {
 export interface ExternalRecordOptions {
   /** The mean interval when allocations are rare (the heap sampler's). */
   interval: number;
-  /** Widen the interval when recording would cost more than 1 % of the time (default). */
+  /** Widen the interval when recording would cost more than MAX_SAMPLING_SHARE (2 %) of the CPU time (default). */
   adaptive: boolean;
   nframe: number;
   sourceMaps: boolean;
@@ -253,18 +264,21 @@ export class ExternalRecords implements Recorder {
   #weightInterval: number;
   /** When the current window of the adaptation started (ms), 0 before the first sample. */
   #windowStart = 0;
-  /** Time spent recording samples in the current window (ms). */
-  #windowCost = 0;
+  /** The process's CPU time (ms) when the current window started. */
+  #windowCpu = 0;
+  /**
+   * How long the window's records took (ms; the first DURATIONS, then round robin): the cost of
+   * the window is their median times the samples, so that a record that a GC step or the
+   * scheduler lengthened does not widen the interval by itself.
+   */
+  readonly #durations = new Float64Array(DURATIONS);
   /** Length of the current window (ms). */
-  #window = 1;
-  /** Samples recorded in the current window, and whether the last one parsed a new stack. */
+  #window = FIRST_WINDOW_MS;
+  /** Samples recorded in the current window. */
   #windowSamples = 0;
-  #parsed = false;
   /** The widest interval used since start (bounds the sampling error of any estimate). */
   #widest: number;
-  readonly #nframe: number;
   readonly #limit: number;
-  readonly #sourceMaps: boolean;
   readonly #allocated: Map<Site, Totals> | null;
   #live = new Set<Sample>();
   #registry = this.#newRegistry();
@@ -272,8 +286,9 @@ export class ExternalRecords implements Recorder {
   #slots = new WeakMapCtor<object, object>();
   #pool = new SlotPool();
   #bytes = 0;
-  readonly #sites = new Map<string, Site | typeof OWN>();
-  #siteBytes = 0;
+  readonly #sites: SiteCache;
+  /** Map frames through source maps when a snapshot reads them (external-stack.ts). */
+  readonly #sourceMaps: boolean;
 
   constructor(options: ExternalRecordOptions) {
     this.#base = options.interval;
@@ -281,8 +296,8 @@ export class ExternalRecords implements Recorder {
     this.#weightInterval = options.interval;
     this.#widest = options.interval;
     this.#adaptive = options.adaptive;
-    this.#nframe = options.nframe;
     this.#limit = options.nframe + FRAME_MARGIN;
+    this.#sites = new SiteCache(options.nframe, this.#limit);
     this.#sourceMaps = options.sourceMaps;
     this.#allocated = options.allocated ? new Map() : null;
   }
@@ -299,20 +314,59 @@ export class ExternalRecords implements Recorder {
     this.#weightInterval = this.#interval;
     if (this.#adaptive) {
       const t = now();
-      if (this.#windowStart === 0) this.#windowStart = t;
+      if (this.#windowStart === 0) {
+        this.#windowStart = t;
+        this.#windowCpu = cpuNow();
+      }
       const elapsed = t - this.#windowStart;
       if (elapsed >= this.#window && this.#windowSamples >= WINDOW_MIN_SAMPLES) {
         this.#window = Math.min(WINDOW_MS, 2 * this.#window);
-        const share = this.#windowCost / elapsed;
+        // The share of the CPU time the process got, not of the time elapsed: on a busy machine
+        // the process runs a fraction of the window, and a share of wall time would let
+        // recording take several times MAX_SAMPLING_SHARE of its CPU (a record is short and
+        // rarely preempted). Where the clock of CPU time is too coarse, wall time.
+        const cpu = cpuNow();
+        const cpuElapsed = cpu - this.#windowCpu;
+        this.#windowCpu = cpu;
+        const before = this.#interval;
+        const cost = this.#typicalCost() * this.#windowSamples;
+        const share = cost / (cpuElapsed > cost ? Math.min(cpuElapsed, elapsed * CPU_CORES) : elapsed);
         if (share > MAX_SAMPLING_SHARE) this.#interval = Math.min(MAX_INTERVAL, this.#interval * Math.min(16, share / MAX_SAMPLING_SHARE));
         else if (share < MAX_SAMPLING_SHARE / 4) this.#interval = Math.max(this.#base, 0.5 * this.#interval);
+        if (this.#interval !== before) {
+          log('external: interval %d -> %d bytes (recording took %s %% of %s ms of CPU, %d samples)', before, this.#interval,
+            (100 * share).toFixed(2), cpuElapsed.toFixed(2), this.#windowSamples);
+        }
         if (this.#interval > this.#widest) this.#widest = this.#interval;
         this.#windowStart = t;
-        this.#windowCost = 0;
         this.#windowSamples = 0;
       }
     }
     return -Math.log(1 - Math.random()) * this.#interval;
+  }
+
+  /**
+   * The median duration of the window's records (ms): a record that an incremental marking step
+   * (V8 runs them on allocations, the record's too, while a program grows its heap) or the
+   * scheduler lengthened many times over counts as a typical one, where a sum let a few such
+   * records widen the interval. A record's typical cost itself varies with the caller: 5-8 µs
+   * in a tight loop, 10-100 µs inside large optimized code, whose frame V8 rebuilds to find the
+   * call position. An insertion sort of at most DURATIONS numbers: no builtin a host could have
+   * replaced runs.
+   */
+  #typicalCost(): number {
+    const d = this.#durations;
+    const n = Math.min(this.#windowSamples, DURATIONS);
+    for (let i = 1; i < n; i++) {
+      const x = d[i]!;
+      let j = i - 1;
+      while (j >= 0 && d[j]! > x) {
+        d[j + 1] = d[j]!;
+        j--;
+      }
+      d[j + 1] = x;
+    }
+    return n === 0 ? 0 : d[n >> 1]!;
   }
 
   /** The mean interval in use now (bytes). */
@@ -336,14 +390,14 @@ export class ExternalRecords implements Recorder {
       return;
     }
     const t0 = now();
-    this.#parsed = false;
+    this.#sites.parsed = false;
     try {
       this.#record(result, kind, arg0, n, callee);
     } finally {
       // A new stack's parsing (and source map) is paid once per site, not per sample: the
       // interval is chosen on the steady cost.
-      if (!this.#parsed) {
-        this.#windowCost += now() - t0;
+      if (!this.#sites.parsed) {
+        this.#durations[this.#windowSamples & (DURATIONS - 1)] = now() - t0;
         this.#windowSamples++;
       }
     }
@@ -352,7 +406,7 @@ export class ExternalRecords implements Recorder {
   #record(result: unknown, kind: number, arg0: unknown, n: number, callee: Function): void {
     const m = measure(result, kind, arg0);
     if (m === null) return;
-    const site = this.#site(captureStack(callee, this.#limit));
+    const site = this.#sites.site(callee);
     if (site === OWN) return;
     // Sampled with probability p = 1 - exp(-n / interval) (1 from ALWAYS_SAMPLED bytes on): it
     // stands for 1/p such allocations.
@@ -406,7 +460,8 @@ export class ExternalRecords implements Recorder {
     const tracebackOf = (site: Site): number => {
       let tb = tracebacks.get(site);
       if (tb === undefined) {
-        const ids = site.frames.map((f) => builder.frame(f.filename, f.lineno, f.column, f.functionName));
+        const frames = this.#sourceMaps ? mappedFrames(site) : site.frames;
+        const ids = frames.map((f) => builder.frame(f.filename, f.lineno, f.column, f.functionName));
         tb = builder.traceback(ids, site.total ?? -1);
         tracebacks.set(site, tb);
       }
@@ -435,7 +490,7 @@ export class ExternalRecords implements Recorder {
 
   /** Estimated bytes held by these tables: samples, spare slots, cached stacks, 'allocated' totals. */
   byteSize(): number {
-    return this.#live.size * SAMPLE_BYTES + this.#pool.spare * SLOT_BYTES + this.#siteBytes +
+    return this.#live.size * SAMPLE_BYTES + this.#pool.spare * SLOT_BYTES + this.#sites.byteSize +
       (this.#allocated?.size ?? 0) * ALLOCATED_SITE_BYTES;
   }
 
@@ -454,7 +509,6 @@ export class ExternalRecords implements Recorder {
     this.clear();
     this.#pool.close();
     this.#sites.clear();
-    this.#siteBytes = 0;
   }
 
   #newRegistry(): FinalizationRegistry<Sample> {
@@ -466,26 +520,6 @@ export class ExternalRecords implements Recorder {
     this.#bytes = this.#live.size === 0 ? 0 : this.#bytes - s.size;
   }
 
-  /**
-   * The parsed site of a stack, cached by its text, or `OWN` when the tracer itself allocated
-   * (reading a snapshot file, ...): own.ts decides by the nearest frame that is not neutral (Node's
-   * own, a dependency, the wrappers), not by the file of the wrapper.
-   */
-  #site(stack: string): Site | typeof OWN {
-    let site = this.#sites.get(stack);
-    if (site === undefined) {
-      this.#parsed = true;
-      const parsed = parseCapturedStack(stack, this.#nframe, this.#limit, this.#sourceMaps);
-      site = parsed.own ? OWN : parsed;
-      if (this.#sites.size >= SITE_CACHE_LIMIT) {
-        this.#sites.clear();
-        this.#siteBytes = 0;
-      }
-      this.#sites.set(stack, site);
-      this.#siteBytes += stack.length + 64 + (site === OWN ? 0 : site.frames.length * FRAME_BYTES);
-    }
-    return site;
-  }
 }
 
 function arrayBuffersNow(): number {

@@ -32,8 +32,8 @@ export interface ExternalTracerOptions {
   /** 'allocated' mode: snapshots count every sampled allocation since start, collected or not. */
   allocated?: boolean;
   /**
-   * Widen the interval while recording samples would take more than 1 % of the time (a loop of
-   * small Buffers); default true. Estimates stay unbiased, their error grows (docs/external-memory.md).
+   * Widen the interval while recording samples would take more than 2 % of the CPU time (a loop
+   * of small Buffers, heavy optimized code around the calls); default true. Estimates stay unbiased, their error grows (docs/external-memory.md).
    */
   adaptive?: boolean;
 }
@@ -94,6 +94,8 @@ const WRAPPERS = enter('neutral');
 
 const TypedArray = Object.getPrototypeOf(Uint8Array) as Function & { prototype: object };
 const reflectApply = Reflect.apply;
+const functionBind = Function.prototype.bind;
+const BufferRef = Buffer;
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 const getter = (proto: object, key: string | symbol): Function => Object.getOwnPropertyDescriptor(proto, key)!.get!;
 const typedArrayByteLength = getter(TypedArray.prototype, 'byteLength');
@@ -159,15 +161,22 @@ const fromMayNest = (a: unknown): boolean => typeof a === 'string' && !(a.length
  * A `Buffer` static. `guard`: the original may call other wrapped entry points (`concat` calls
  * `allocUnsafe`), which must not count again; `'string'`: only for a string argument long enough
  * to leave the pool (`Buffer.from`), so the common short string pays nothing for it. The fast
- * path is a call, a prototype check, a subtraction and a comparison.
+ * path is a call, a read of `length`, a subtraction and two comparisons.
  */
 function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'always' | 'string'): Function | null {
   if (hasPrototype(original)) {
+    // Called as `Buffer.x(a)` or `Buffer.x(a, b)` (nearly every call), the original is called
+    // through a function bound to `Buffer`: the same `this` and arguments, but a call that V8's
+    // optimizing compiler inlines, where `Reflect.apply(original, this, arguments)` is an
+    // indirect call that was 10 % of a loop of small `allocUnsafe` calls (docs/external-memory.md).
+    const bound = reflectApply(functionBind, original, [BufferRef]) as (...args: unknown[]) => unknown;
     let wrapper: Function;
     if (guard === 'never') {
-      wrapper = function (this: unknown, a: unknown): unknown {
+      wrapper = function (this: unknown, a: unknown, b: unknown): unknown {
         // biome-ignore lint/complexity/noArguments: the original must see the same argument count
-        const r = reflectApply(original, this, arguments);
+        const count = arguments.length;
+        // biome-ignore lint/complexity/noArguments: the original must see the same argument count
+        const r = this === BufferRef && count < 3 ? (count === 1 ? bound(a) : count === 2 ? bound(a, b) : bound()) : reflectApply(original, this, arguments);
         const n = bufferBytes(r);
         if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
         return sample(r, kind, a, n, wrapper);
@@ -181,9 +190,16 @@ function wrapBufferStatic(original: Function, kind: number, guard: 'never' | 'al
         return sample(r, kind, a, n, wrapper);
       };
     } else {
-      wrapper = function (this: unknown, a: unknown): unknown {
+      wrapper = function (this: unknown, a: unknown, b: unknown): unknown {
         // biome-ignore lint/complexity/noArguments: the original must see the same argument count
-        const r = fromMayNest(a) ? callGuarded(original, this, arguments) : reflectApply(original, this, arguments);
+        const count = arguments.length;
+        const r = fromMayNest(a)
+          // biome-ignore lint/complexity/noArguments: the original must see the same argument count
+          ? callGuarded(original, this, arguments)
+          : this === BufferRef && count < 3
+          ? (count === 1 ? bound(a) : count === 2 ? bound(a, b) : bound())
+          // biome-ignore lint/complexity/noArguments: the original must see the same argument count
+          : reflectApply(original, this, arguments);
         const n = bufferBytes(r);
         if ((budget[0]! -= n) > 0 && n < ALWAYS_SAMPLED) return r;
         return sample(r, kind, a, n, wrapper);

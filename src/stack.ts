@@ -51,7 +51,11 @@ function siteName(site: CallSite): string {
  * Builtins (no file) are left out.
  */
 export function captureStack(callee: Function, limit: number): string {
-  const sites = captureCallSites(callee, limit);
+  return stackText(captureCallSites(callee, limit));
+}
+
+/** The text `captureStack` makes of call sites already captured (external-stack.ts's cache misses). */
+export function stackText(sites: readonly CallSite[]): string {
   let text = `${sites.length}`;
   for (const site of sites) {
     if (site.isNative()) continue;
