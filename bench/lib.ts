@@ -302,6 +302,8 @@ export interface ChildOptions {
   execPath?: string;
   /** Node flags; `--expose-gc` is always passed. */
   nodeArgs?: string[];
+  /** Extra environment variables (on top of this process's). */
+  env?: Record<string, string>;
 }
 
 /** A helper process: `call` a handler that it registered with `serveChild`. */
@@ -321,7 +323,7 @@ interface ChildReply {
 /** Starts `script` (with `args`) in a `node --expose-gc` child that serves requests (`serveChild`). */
 export function startChild(script: string, args: string[] = [], options: ChildOptions = {}): Child {
   const child = spawn(options.execPath ?? process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), script, ...args], {
-    env: { ...process.env, [CHILD_ENV]: '1' },
+    env: { ...process.env, ...options.env, [CHILD_ENV]: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let nextId = 0;

@@ -8,6 +8,7 @@ import { debuglog } from 'node:util';
 import type { CallFrame } from './inspector.js';
 import type { ResolvedFrame } from './profile.js';
 import { mapPosition } from './sourcemap.js';
+import { MainScript } from './main-script.js';
 
 const log = debuglog('tracemalloc');
 const CACHE_LIMIT = 50_000;
@@ -48,6 +49,8 @@ export class CallFrameResolver {
   /** scriptId -> position key -> frames. Keyed without building a string: a profile has thousands of frames. */
   readonly #cache = new Map<string, Map<number | string, CachedFrame>>();
   #cached = 0;
+  /** The main CommonJS script after V8 collected it: its scriptId and file (main-script.ts). */
+  #main: { scriptId: string; script: MainScript } | null = null;
 
   constructor(sourceMaps: boolean) {
     this.#sourceMaps = sourceMaps;
@@ -79,15 +82,26 @@ export class CallFrameResolver {
     return frame;
   };
 
+  /**
+   * Names the collected main script: frames of `scriptId` without a url are `file`'s, their lines
+   * found by function name (main-script.ts). Ignored when an earlier read saw the script alive.
+   */
+  nameCollectedMain(scriptId: string, file: string): void {
+    if (this.#urls.has(scriptId) || this.#main?.scriptId === scriptId) return;
+    this.#main = { scriptId, script: new MainScript(file) };
+    this.#cache.delete(scriptId);
+  }
+
   #resolve(cf: CallFrame): ResolvedFrame {
     let url = cf.url;
+    const main = this.#main !== null && this.#main.scriptId === cf.scriptId ? this.#main.script : null;
     if (url !== '') this.#remember(this.#urls, cf.scriptId, url);
-    else url = this.#urls.get(cf.scriptId) ?? '';
+    else url = this.#urls.get(cf.scriptId) ?? main?.file ?? '';
     let line = cf.lineNumber;
     let column = cf.columnNumber;
     const functionKey = `${cf.scriptId}\0${cf.functionName}`;
     if (line >= 0) this.#remember(this.#positions, functionKey, [line, column] as const);
-    else [line, column] = this.#positions.get(functionKey) ?? [-1, -1];
+    else [line, column] = this.#positions.get(functionKey) ?? (main === null ? [-1, -1] : [main.line(cf.functionName) - 1, -1]);
     let frame: ResolvedFrame = {
       filename: url === '' ? '<anonymous>' : urlToFilename(url),
       lineno: line >= 0 ? line + 1 : 0,

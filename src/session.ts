@@ -9,7 +9,9 @@ import { UserDomains } from './domains.js';
 import { ExternalTracer } from './external.js';
 import { frameCachesBytes, releaseFrameCaches } from './frame-caches.js';
 import { AllocationTracker, HeapSampler } from './inspector.js';
+import { noteCollectedMain } from './main-script.js';
 import { MemoryCounter } from './memory.js';
+import { COLLECTED_SAMPLE_COST, LiveSampleCount, SESSION_FIXED_BYTES } from './sampler-memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
 import { makeFullGC, readSettled, type SettleMode } from './session-gc.js';
@@ -29,20 +31,6 @@ const log = debuglog('tracemalloc');
 
 export { HEAP_DOMAIN, EXTERNAL_DOMAIN } from './domain-names.js';
 
-/**
- * Bytes a live sample holds inside V8, outside the JavaScript heap: its record, its entry in the
- * sampler's table, its weak global handle and the allocator's overhead. Measured, not derived from
- * V8's layout: bench/counter.ts found 169-175 bytes of resident memory a sample (Node 20, 2 x 10^5
- * samples); 96, the sum of the structures alone, underestimated it by 45%.
- */
-const SAMPLE_COST = 170;
-/**
- * Bytes a sample of an object already collected costs in 'allocated' mode: V8 keeps its record
- * but frees its weak handle. Measured as the slope of resident memory between 4 x 10^5 and
- * 8 x 10^5 such samples (64 B interval): 94 bytes on Node 26, 93-105 on Node 20.
- */
-const COLLECTED_SAMPLE_COST = 94;
-
 /** Undo steps of a session being opened, run in reverse if a later step throws. */
 type Undo = () => void;
 
@@ -57,8 +45,8 @@ export class TracingSession {
   /** 'allocated' mode: the samples folded so far, and the timer that folds them. */
   readonly #folded: FoldedSamples | null;
   #foldTimer: NodeJS.Timeout | null = null;
-  /** Samples V8 held at the last profile read (to estimate the sampler's own memory). */
-  #lastSamples = 0;
+  /** V8's live samples, counted from its global handles (sampler-memory.ts). */
+  readonly #liveSamples = new LiveSampleCount();
   /** 'allocated' mode: the counter's allocated bytes when V8's sampler was last restarted. */
   #allocatedAtRestart = 0;
   /**
@@ -159,6 +147,7 @@ export class TracingSession {
     const read = (): ReturnType<HeapSampler['profile']> => this.#sampler.profile();
     let profile: ReturnType<HeapSampler['profile']> | null = settle !== null ? readSettled(settle, this.#fullGC, read) : read();
     noteSessionObjectForTesting(profile, builder);
+    noteCollectedMain(profile.head, this.#resolver);
     const totals = addProfile(builder, profile, {
       nframe: this.options.nframe,
       interval: this.options.samplingInterval,
@@ -201,7 +190,7 @@ export class TracingSession {
       this.#folded.addTo(builder, HEAP_DOMAIN);
     } else {
       const { traced, own, samples } = this.#readProfile(builder, settle);
-      this.#lastSamples = samples;
+      this.#liveSamples.calibrate(samples);
       this.#ownHeap = own;
       this.#counter.anchor(traced);
     }
@@ -228,7 +217,6 @@ export class TracingSession {
     this.#resolver.clear();
     this.#counter.clear();
     this.#allocatedAtRestart = this.#counter.allocatedBytes();
-    this.#lastSamples = 0;
     this.#ownHeap = 0;
     this.#folded?.clear();
     this.#external?.clear();
@@ -244,29 +232,24 @@ export class TracingSession {
   }
 
   /**
-   * Estimated bytes the tracer holds: V8's samples (the heap domain's traced bytes over the
-   * interval, or the count at the last read if larger), the frame caches (resolver and
-   * frame-caches.ts), its own live heap
-   * objects at the last snapshot, the folded table, domain 1's bookkeeping and the user domains.
+   * Estimated bytes the tracer holds: V8's live samples (counted from its global handles, at a
+   * measured cost per Node major: sampler-memory.ts), in 'allocated' mode also the records of
+   * samples already collected, the session's fixed native cost, the frame caches (resolver and
+   * frame-caches.ts), its own live heap objects at the last snapshot, the folded table, domain 1's
+   * bookkeeping and the user domains.
    */
   memory(): number {
-    const interval = this.options.samplingInterval;
-    // V8 holds a record per live sample: about the traced heap over the interval (or the count
-    // the last read saw, if larger). 'allocated' mode also keeps the records of samples collected
-    // since the sampler was last restarted: the heap allocated since then, minus what is alive.
-    const heap = this.#counter.heapCurrent();
-    let live: number;
+    const live = this.#liveSamples.count();
     let collected = 0;
-    if (this.#folded === null) {
-      live = Math.max(this.#lastSamples, Math.ceil(heap / interval));
-    } else {
-      // Counted with the samples per byte that the last fold found (the first guess before it).
+    if (this.#folded !== null) {
+      // 'allocated' mode also keeps the records of samples collected since the sampler was last
+      // restarted: the samples taken since then (the heap allocated times the samples per byte
+      // that the last fold found, the first guess before it) minus those still alive.
       const all = Math.ceil((this.#counter.allocatedBytes() - this.#allocatedAtRestart) * this.#samplesPerByte);
-      live = Math.min(all, Math.ceil(heap * this.#samplesPerByte));
       collected = Math.max(0, all - live);
     }
-    return live * SAMPLE_COST + collected * COLLECTED_SAMPLE_COST + this.#resolver.byteSize() + frameCachesBytes() + this.#ownHeap +
-      (this.#folded?.byteSize() ?? 0) + (this.#external?.byteSize() ?? 0) + this.#domains.byteSize();
+    return this.#liveSamples.liveBytes(live) + collected * COLLECTED_SAMPLE_COST + SESSION_FIXED_BYTES + this.#resolver.byteSize() +
+      frameCachesBytes() + this.#ownHeap + (this.#folded?.byteSize() ?? 0) + (this.#external?.byteSize() ?? 0) + this.#domains.byteSize();
   }
 
   /** Stops every part and drops every reference it held. Idempotent, never throws. */

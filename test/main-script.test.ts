@@ -1,0 +1,75 @@
+// Issue 19: on Node 20 the exit report of a CommonJS script said `<anonymous>:0` (V8 collected
+// the script before the exit snapshot); it names the main file and the function's line now.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { collectedMainScriptId, declarationLine } from '#internal/main-script';
+import type { ProfileNode } from '#internal/inspector';
+import { launch } from './helpers/child.js';
+
+const PKG = path.join(__dirname, '..', '..');
+const PROGRAM = path.join(PKG, 'test', 'fixtures', 'main-script', 'app.js');
+
+test('run names the main CommonJS script and its functions\' lines in the exit report, on every Node', async () => {
+  const r = await launch(process.execPath, [path.join(PKG, 'dist', 'cli', 'main.js'), 'run', '--top', '5', PROGRAM], PKG).done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'done');
+  assert.match(r.stderr, /tracemalloc: pid \d+ at exit/);
+  // grow() starts on line 4; the top-level code (the module's wrapper) on line 1.
+  assert.match(r.stderr, /#\d: main-script\/app\.js:4: \d+\.\d (KiB|MiB)/, r.stderr);
+  assert.match(r.stderr, /#\d: main-script\/app\.js:1: \d+\.\d (KiB|MiB)/, r.stderr);
+  assert.doesNotMatch(r.stderr, /<anonymous>/, r.stderr);
+});
+
+function node(functionName: string, url: string, scriptId: string, children: ProfileNode[] = []): ProfileNode {
+  return { callFrame: { functionName, url, scriptId, lineNumber: url === '' ? -1 : 3, columnNumber: url === '' ? -1 : 0 }, selfSize: 0, id: 0, children };
+}
+
+/** The tree Node 20 gives at exit: run_main_module collected too, the main wrapper and its require of another module. */
+function node20Tree(mainUrl: string): ProfileNode {
+  const nested = node('Module._compile', 'node:internal/modules/cjs/loader', '65', [node('', '', '120', [node('helper', '', '120')])]);
+  const main = node('', mainUrl, '109', [node('grow', mainUrl, '109'), node('require', 'node:internal/modules/helpers', '60', [nested])]);
+  const compile = node('Module._compile', 'node:internal/modules/cjs/loader', '65', [main]);
+  const load = node('Module._load', 'node:internal/modules/cjs/loader', '65', [node('Module.load', 'node:internal/modules/cjs/loader', '65', [compile])]);
+  return node('(root)', '', '0', [node('', '', '80', [node('executeUserEntryPoint', 'node:internal/modules/run_main', '70', [load])])]);
+}
+
+test('the collected main script is the first script frame below Node\'s entry point and its loader frames', () => {
+  assert.equal(collectedMainScriptId(node20Tree('')), '109');
+  // Alive (Node 22+): V8 names it, nothing to do.
+  assert.equal(collectedMainScriptId(node20Tree('/app/main.js')), null);
+  // No entry point (an ES module's loader, a REPL, a worker): nothing is guessed.
+  assert.equal(collectedMainScriptId(node('(root)', '', '0', [node('', '', '109', [node('grow', '', '109')])])), null);
+  // A named function first below the loader is not a module's wrapper.
+  const tree = node('(root)', '', '0', [node('executeUserEntryPoint', '', '70', [node('Module._compile', 'node:internal/modules/cjs/loader', '65', [node('grow', '', '109')])])]);
+  assert.equal(collectedMainScriptId(tree), null);
+});
+
+test('a function\'s line in the main file is its one declaration, 0 when absent or declared twice', () => {
+  const src = [
+    "'use strict';", // 1
+    'function grow() {}', // 2
+    'const make = function () {};', // 3
+    'const arrow = (a, b) => a + b;', // 4
+    'exports.one = x => x;', // 5
+    'class Store {', // 6
+    '  static async load(file) {', // 7
+    '  }', // 8
+    '  *items() {', // 9
+    '  }', // 10
+    '}', // 11
+    'function twice() {}', // 12
+    'function twice() {}', // 13
+    'grow();', // 14
+  ].join('\n');
+  assert.equal(declarationLine(src, 'grow'), 2);
+  assert.equal(declarationLine(src, 'make'), 3);
+  assert.equal(declarationLine(src, 'arrow'), 4);
+  assert.equal(declarationLine(src, 'exports.one'), 5);
+  assert.equal(declarationLine(src, 'load'), 7);
+  assert.equal(declarationLine(src, 'Store.load'), 7);
+  assert.equal(declarationLine(src, 'items'), 9);
+  assert.equal(declarationLine(src, 'twice'), 0);
+  assert.equal(declarationLine(src, 'missing'), 0);
+  assert.equal(declarationLine(src, 'not a name('), 0);
+});
