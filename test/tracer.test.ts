@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tracemalloc from 'tracemalloc';
 import { setRawTraceSourceForTesting } from '#internal/session-testing';
-import { gc, lineOf, MiB, samplingBound } from './helpers/live.js';
+import { gc, lineOf, MiB, samplingBound, settledHeapUsed } from './helpers/live.js';
 
 const SOURCE = path.join(__dirname, '..', '..', 'test', 'tracer.test.ts');
 const held: unknown[] = [];
@@ -122,11 +122,9 @@ function makeSmallObjects(n: number): Array<{ a: number; b: number }> {
 test('many small objects: the estimate is within the sampling error of the true live size', () => {
   const interval = 32 * 1024;
   tracemalloc.start(1, { samplingInterval: interval });
-  gc();
-  const baseline = process.memoryUsage().heapUsed;
+  const baseline = settledHeapUsed();
   held.push(makeSmallObjects(400_000));
-  gc();
-  const trueSize = process.memoryUsage().heapUsed - baseline;
+  const trueSize = settledHeapUsed() - baseline;
   const snapshot = tracemalloc.takeSnapshot();
   const line = lineOf(SOURCE, 'function makeSmallObjects(');
   const site = snapshot.statistics('lineno').find((s) => s.traceback.at(0)!.lineno === line && s.traceback.at(0)!.filename === SOURCE);
@@ -238,7 +236,11 @@ test("'allocated' mode also counts objects already collected", () => {
   tracemalloc.start(1, { mode: 'live' });
   makeGarbage();
   const live = tracemalloc.takeSnapshot();
-  assert.equal(live.statistics('lineno').find((s) => s.traceback.at(0)!.lineno === line), undefined);
+  // None of the 64 MiB of garbage. A sample of one small object that V8 still holds (seen once in
+  // a run beside a CPU hog: 1 sample of 1.8 KiB, read as 65 KiB) is not that garbage: allow up to
+  // four such samples at the default interval (64 KiB each), far below one of the 8 MiB arrays.
+  const leftover = live.statistics('lineno').find((s) => s.traceback.at(0)!.lineno === line)?.size ?? 0;
+  assert.ok(leftover <= 4 * 64 * 1024, `live mode counted ${leftover} bytes of the garbage`);
 });
 
 test("'allocated' mode keeps its totals across snapshots while V8's own records are freed", () => {

@@ -9,6 +9,16 @@ export const gc = vm.runInNewContext('gc') as () => void;
 
 export const MiB = 1024 * 1024;
 
+/**
+ * Heap used once the heap holds only what is alive: one `gc()` can leave the garbage of earlier
+ * code reachable through retained maps for two more GCs (docs/differences-from-python.md §4),
+ * so a baseline taken after one GC can hold megabytes that a snapshot's settle then frees.
+ */
+export function settledHeapUsed(): number {
+  for (let i = 0; i < 4; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
 /** The 1-based line of the first line of `source` (a path) that contains `needle`. */
 export function lineOf(source: string, needle: string): number {
   const lines = fs.readFileSync(source, 'utf8').split('\n');
