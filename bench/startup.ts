@@ -117,6 +117,7 @@ function main(): void {
   const pre = extra('preload', 'untraced').median;
   const report = extra('preload+report', 'preload').median;
   const cliAlone = extra('run true', 'true').median;
+  const nodeAlone = base.median - cpu('true').median;
   emit({
     name: 'startup',
     title: 'Fixed cost per traced process',
@@ -133,9 +134,9 @@ function main(): void {
     ],
     notes: [
       `Where it goes, from the medians: the preload (loading the library, starting the inspector session and V8's sampler) ` +
-        `${formatMs(pre)}; the exit report (the profile read with its one full GC, the conversion and the printed top) ${formatMs(report)} more; ` +
+        `${formatMs(pre)}; the exit report (the settle GC, the profile read with its own full GC, the conversion and the printed top) ${formatMs(report)} more; ` +
         `the CLI's own Node.js process (start-up, argument parsing, spawning) ${formatMs(cliAlone)}. A Node.js process alone costs ` +
-        `${formatMs(base.median)} here, so the CLI's process can never cost much less than that unless \`run\` stops being a ` +
+        `${formatMs(nodeAlone)} here (\`node -e 0\` minus \`true\`: every row also counts the shell that measures it), so the CLI's process can never cost much less than that unless \`run\` stops being a ` +
         'separate process. It cannot on Node 20 (no `execve`; where Node has `process.execve`, the CPU time spent before ' +
         'it still counts for the process), and running a script inside the CLI\'s process would change its `process.argv`, ' +
         '`require.main` and `process.execArgv`: so the target of 50 ms is out of reach by about one Node.js start-up, ' +

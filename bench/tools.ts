@@ -413,7 +413,7 @@ function report(measured: Measured[], rounds: number, only: Set<string> | null):
     '**preload**: `NODE_TRACEMALLOC=1 node --import tracemalloc/register <tool>`: V8\'s sampler at the default interval ' +
       '(64 KiB), the Buffer wrappers, no report at exit. **`tracemalloc run`**: `tracemalloc run -- node <tool>` with its ' +
       'defaults: the CLI\'s own Node.js process, the preload through NODE_OPTIONS, the peak snapshots (each with its ' +
-      'settle GCs; after the first, at most 5 % of the time since start) and at exit the last snapshot (one full GC, the ' +
+      'settle GCs; after the first, at most 5 % of the time since start) and at exit the last snapshot (settled like every snapshot: two full GCs, the ' +
       'inspector\'s profile, the conversion, source maps) and the top 10 at exit and at the peak printed on stderr. ' +
       'What each part costs, and what was cut: docs/cli.md, "What `run` costs".',
     'CPU time, not wall time, because the machine running the benchmark may be shared: a process waiting for a core ' +
