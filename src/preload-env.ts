@@ -17,6 +17,8 @@ export const ENV = {
   signal: 'NODE_TRACEMALLOC_SIGNAL',
   oomDump: 'NODE_TRACEMALLOC_OOM_DUMP',
   oomThreshold: 'NODE_TRACEMALLOC_OOM_THRESHOLD',
+  /** `full` (default) or `fast`: the `snapshotGC` option of every snapshot the preload takes. */
+  snapshotGC: 'NODE_TRACEMALLOC_SNAPSHOT_GC',
   /** Set by `tracemalloc run`: each traced process prints its pid and how to ask it for a snapshot. */
   announce: 'NODE_TRACEMALLOC_ANNOUNCE',
   /** `1`: worker threads are traced too, each with its own report (`tracemalloc run` sets it). */
@@ -54,6 +56,8 @@ export interface PreloadConfig {
   oomThreshold: number;
   /** Print `pid N` and how to ask for a snapshot at start (`NODE_TRACEMALLOC_ANNOUNCE=1`, set by `run`). */
   announce: boolean;
+  /** How snapshots settle the heap (`start()`'s `snapshotGC`). */
+  snapshotGC: 'full' | 'fast';
 }
 
 /** A variable with a value the preload cannot use; the message names both. */
@@ -140,13 +144,18 @@ export function parseEnv(env: Record<string, string | undefined>, cwd: string, p
     if (n === null) throw new EnvError(ENV.oomThreshold, rawThreshold, 'a percentage of the heap limit, an integer in [10; 99]');
     oomThreshold = n;
   }
+  const rawSettle = env[ENV.snapshotGC] ?? '';
+  if (rawSettle !== '' && rawSettle !== 'full' && rawSettle !== 'fast') {
+    throw new EnvError(ENV.snapshotGC, rawSettle, "'full' (two GCs: only live objects, the default) or 'fast' (one GC)");
+  }
+  const snapshotGC = rawSettle === 'fast' ? 'fast' : 'full';
   const announce = (env[ENV.announce] ?? '') === '1';
-  return { nframe, interval, dump, top, keyType, signal, oomDump, oomThreshold, announce };
+  return { nframe, interval, dump, top, keyType, signal, oomDump, oomThreshold, announce, snapshotGC };
 }
 
 /** Variables that do nothing unless `NODE_TRACEMALLOC` turns tracing on. */
 export function idleVariables(env: Record<string, string | undefined>): string[] {
-  return [ENV.interval, ENV.dump, ENV.top, ENV.key, ENV.oomThreshold].filter((name) => (env[name] ?? '') !== '');
+  return [ENV.interval, ENV.dump, ENV.top, ENV.key, ENV.oomThreshold, ENV.snapshotGC].filter((name) => (env[name] ?? '') !== '');
 }
 
 /**

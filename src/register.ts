@@ -152,7 +152,10 @@ function install(env: NodeJS.ProcessEnv): void {
   // all of it. The cost is a little speed in allocation-heavy optimized code (docs/cli.md).
   v8.setFlagsFromString('--no-turbo-allocation-folding');
   try {
-    start(config.nframe, config.interval === null ? {} : { samplingInterval: config.interval });
+    start(config.nframe, {
+      ...(config.interval === null ? {} : { samplingInterval: config.interval }),
+      ...(config.snapshotGC === 'fast' ? { snapshotGC: 'fast' as const } : {}),
+    });
   } catch (err) {
     say(`tracemalloc: cannot start tracing: ${errorText(err)}`);
     log('start failed: %o', err);

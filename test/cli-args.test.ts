@@ -110,11 +110,11 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '' }, cwd, 42), null);
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '0' }, cwd, 42), null);
   assert.deepEqual(parseEnv({ NODE_TRACEMALLOC: '25' }, cwd, 42), {
-    nframe: 25, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: null, oomThreshold: 60, announce: false,
+    nframe: 25, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: null, oomThreshold: 60, announce: false, snapshotGC: 'full',
   });
   // NODE_TRACEMALLOC_OOM_DUMP alone turns tracing on (with run's default frames); NODE_TRACEMALLOC=0 still wins.
   assert.deepEqual(parseEnv({ NODE_TRACEMALLOC_OOM_DUMP: 'oom-%p.json', NODE_TRACEMALLOC_OOM_THRESHOLD: '90' }, cwd, 42), {
-    nframe: 16, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: path.resolve('/work/dir/oom-42.json'), oomThreshold: 90, announce: false,
+    nframe: 16, interval: null, dump: null, top: 0, keyType: 'lineno', signal: 'SIGUSR2', oomDump: path.resolve('/work/dir/oom-42.json'), oomThreshold: 90, announce: false, snapshotGC: 'full',
   });
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '0', NODE_TRACEMALLOC_OOM_DUMP: 'oom.json' }, cwd, 42), null);
   for (const bad of ['9', '100', '80%', '0.8']) {
@@ -127,9 +127,11 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
     NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_INTERVAL: '4096', NODE_TRACEMALLOC_DUMP: 'out/heap-%p.json',
     NODE_TRACEMALLOC_TOP: '5', NODE_TRACEMALLOC_KEY: 'traceback', NODE_TRACEMALLOC_SIGNAL: 'SIGHUP',
   }, cwd, 42), {
-    nframe: 1, interval: 4096, dump: path.resolve('/work/dir/out/heap-42.json'), top: 5, keyType: 'traceback', signal: 'SIGHUP', oomDump: null, oomThreshold: 60, announce: false,
+    nframe: 1, interval: 4096, dump: path.resolve('/work/dir/out/heap-42.json'), top: 5, keyType: 'traceback', signal: 'SIGHUP', oomDump: null, oomThreshold: 60, announce: false, snapshotGC: 'full',
   });
   assert.equal(parseEnv({ NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_SIGNAL: 'none' }, cwd, 1)?.signal, null);
+  assert.equal(parseEnv({ NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_SNAPSHOT_GC: 'fast' }, cwd, 1)?.snapshotGC, 'fast');
+  assert.equal(parseEnv({ NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_SNAPSHOT_GC: 'full' }, cwd, 1)?.snapshotGC, 'full');
   for (const bad of ['-1', '65536', 'abc', '0x5', '7 ', '1.5', ' 1', 'true']) {
     assert.throws(() => parseEnv({ NODE_TRACEMALLOC: bad }, cwd, 1), {
       name: 'EnvError',
@@ -144,6 +146,7 @@ test('parseEnv: NODE_TRACEMALLOC off, on, and every bad value named with its var
     [ENV.signal, 'SIGUSR1', /^NODE_TRACEMALLOC_SIGNAL="SIGUSR1" is not valid/],
     [ENV.signal, 'SIGKILL', /^NODE_TRACEMALLOC_SIGNAL="SIGKILL"/],
     [ENV.signal, 'USR2', /^NODE_TRACEMALLOC_SIGNAL="USR2"/],
+    [ENV.snapshotGC, 'FAST', /^NODE_TRACEMALLOC_SNAPSHOT_GC="FAST" is not valid: expected 'full' \(two GCs/],
     // Issue 13: '-' is refused with the reason, never written as a file named '-'.
     [ENV.dump, '-', /^NODE_TRACEMALLOC_DUMP="-" is not valid: expected a file name, not '-': the preload writes several snapshot files/],
   ];

@@ -3,7 +3,7 @@
 // own value back: V8's default, or the one on the host's command line, even when the read throws.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { EXTRA_GCS, hostRetainMaps, readSettled, V8_RETAIN_MAPS_DEFAULT } from '../src/session-gc.js';
 
@@ -83,4 +83,27 @@ test("takeSnapshot() restores the host's own --retain-maps-for-n-gc", () => {
 test("snapshotGC: 'fast' sets no V8 flag at all", () => {
   const r = flagsSetBy(['--retain-maps-for-n-gc=5'], "{ snapshotGC: 'fast' }");
   assert.deepEqual(r.flags.filter((f) => f.startsWith('--retain')), []);
+});
+
+test('the preload settles its exit report the default way, and NODE_TRACEMALLOC_SNAPSHOT_GC=fast sets no flag', () => {
+  // A first preload records every V8 flag set (on stderr, as it happens); then the package's own.
+  const spy = "const v8 = require('node:v8'); const fs = require('node:fs'); const set = v8.setFlagsFromString; " +
+    "v8.setFlagsFromString = (f) => { fs.writeSync(2, 'FLAG ' + f + '\\n'); return set(f); };";
+  const spawn = (extra: Record<string, string>) =>
+    spawnSync(process.execPath, ['-e', `${spy} require(${JSON.stringify(path.join(PKG, 'dist', 'register.js'))}); globalThis.keep = Array.from({ length: 5000 }, (_, i) => ({ i }));`], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_TOP: '1', ...extra },
+    });
+  const full = spawn({});
+  assert.equal(full.status, 0, full.stderr);
+  const retain = (s: string) => s.split('\n').filter((l) => l.startsWith('FLAG --retain-maps-for-n-gc'));
+  assert.deepEqual(retain(full.stderr), ['FLAG --retain-maps-for-n-gc=0', 'FLAG --retain-maps-for-n-gc=2'], full.stderr);
+  assert.match(full.stderr, /Top 1 lines/);
+  const fast = spawn({ NODE_TRACEMALLOC_SNAPSHOT_GC: 'fast' });
+  assert.equal(fast.status, 0, fast.stderr);
+  assert.deepEqual(retain(fast.stderr), [], fast.stderr);
+  assert.match(fast.stderr, /Top 1 lines/);
+  const bad = spawn({ NODE_TRACEMALLOC_SNAPSHOT_GC: 'quick' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /NODE_TRACEMALLOC_SNAPSHOT_GC="quick" is not valid/);
 });
