@@ -305,7 +305,7 @@ export class ExternalRecords implements Recorder {
   /**
    * Bytes to the next sample: an exponential draw (a Poisson process over bytes). Adaptive mode
    * chooses the mean from data: over each window of WINDOW_MS, if recording samples took more
-   * than MAX_SAMPLING_SHARE of the time, the interval grows in proportion (at most 16x at once,
+   * than MAX_SAMPLING_SHARE of the process's CPU time, the interval grows in proportion (at most 16x at once,
    * up to MAX_INTERVAL); if it took less than a quarter of that, it halves (down to the base). Each sample is weighted
    * with the interval of its own draw, fixed before the allocations it covers, so estimates stay
    * unbiased; only their variance grows with the interval.
@@ -394,7 +394,7 @@ export class ExternalRecords implements Recorder {
     try {
       this.#record(result, kind, arg0, n, callee);
     } finally {
-      // A new stack's parsing (and source map) is paid once per site, not per sample: the
+      // A new stack's parsing is paid once per site, not per sample: the
       // interval is chosen on the steady cost.
       if (!this.#sites.parsed) {
         this.#durations[this.#windowSamples & (DURATIONS - 1)] = now() - t0;

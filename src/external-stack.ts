@@ -4,8 +4,8 @@
  * A sample captures V8's structured call sites below the wrapper (`captureCallSites`). Most
  * samples come from a site already seen, so the sites are looked up in a trie keyed, frame by
  * frame, by the script (the string V8 hands out, whose hash it caches) and the call's source
- * offset (`CallSite#getPosition`, a number; line and column where V8 lacks it): two calls per
- * frame and no allocation. Only a new stack pays for the text (`stackText`), the function names
+ * offset and line (`CallSite#getPosition`, `getLineNumber`: one number; line and column where V8
+ * lacks the offset): three calls per frame and no allocation. Only a new stack pays for the text (`stackText`), the function names
  * and the parse (`parseCapturedStack`). Before this cache, building the text on every sample
  * (seven CallSite calls a frame, string concatenation, then hashing the text) was a third of a
  * sample's cost (docs/external-memory.md, Cost).
@@ -51,10 +51,18 @@ export const HAS_POSITION = typeof probe?.getPosition === 'function';
 
 type PositionedSite = CallSite & { getPosition(): number };
 
-/** The call's position in its script, a number when it fits one exactly. */
+/**
+ * The call's position in its script, a number when it fits one exactly: its source offset and its
+ * line. The line is there for scripts that share a file name (hot reload, `vm` code compiled
+ * under one name): a call at the same offset of two versions of a file is on different lines
+ * when the code before it changed, and must not take the first version's line.
+ */
 function positionKey(site: CallSite): unknown {
-  if (HAS_POSITION) return (site as PositionedSite).getPosition();
   const line = site.getLineNumber() ?? 0;
+  if (HAS_POSITION) {
+    const position = (site as PositionedSite).getPosition();
+    return line < 0x200000 && position < 0x80000000 ? position * 0x200000 + line : `${position}:${line}`;
+  }
   const column = site.getColumnNumber() ?? 0;
   return column < 0x1000000 ? line * 0x1000000 + column : `${line}:${column}`;
 }

@@ -71,8 +71,38 @@ export function mainModuleFile(): string | null {
   return typeof main?.filename === 'string' ? main.filename : null;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One declaration form a line can start a function with; group 1 is its name. */
+const DECLARATIONS = new RegExp(
+  [
+    // function name(, function* name(
+    String.raw`\bfunction\s*(?:\*\s*)?([A-Za-z_$][\w$]*)\s*\(`,
+    // name = function, name: async (a) =>, name = x =>
+    String.raw`(?<![\w$])([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s+)?(?:function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)`,
+    // a method at the start of a line: static async *name(args) {
+    String.raw`^[ \t]*(?:static\s+)?(?:async\s+)?\*?([A-Za-z_$][\w$]*)\s*\([^()]*\)\s*\{`,
+  ].join('|'),
+  'gm',
+);
+
+/**
+ * The 1-based line of each function name declared once in `source` (0 for a name declared more
+ * than once), in one pass over the text: every form of DECLARATIONS, in linear time.
+ */
+export function declarationLines(source: string): Map<string, number> {
+  const lines = new Map<string, number>();
+  let line = 1;
+  let at = 0;
+  for (const m of source.matchAll(DECLARATIONS)) {
+    for (; at < m.index; at++) if (source.charCodeAt(at) === 10) line++;
+    const name = m[1] ?? m[2] ?? m[3]!;
+    lines.set(name, lines.has(name) ? 0 : line);
+  }
+  return lines;
+}
+
+/** The name a declaration has for V8's `name`, which may be `Class.method`, `obj.prop` or `get x`. */
+function baseName(name: string): string {
+  return name.slice(name.lastIndexOf('.') + 1).replace(/^(get|set) /, '');
 }
 
 /**
@@ -80,42 +110,29 @@ function escapeRegExp(s: string): string {
  * there is none or more than one. `name` may be V8's `Class.method` or `obj.prop` form.
  */
 export function declarationLine(source: string, name: string): number {
-  const base = name.slice(name.lastIndexOf('.') + 1).replace(/^(get|set) /, '');
-  if (!/^[A-Za-z_$][\w$]*$/.test(base)) return 0;
-  const n = escapeRegExp(base);
-  const forms = new RegExp(
-    `(?:\\bfunction\\s*\\*?\\s*${n}\\s*\\(|(?<![\\w$])${n}\\s*[:=]\\s*(?:async\\s+)?(?:function\\b|\\([^()]*\\)\\s*=>|[A-Za-z_$][\\w$]*\\s*=>)|^[ \\t]*(?:static\\s+)?(?:async\\s+)?\\*?${n}\\s*\\([^()]*\\)\\s*\\{)`,
-    'gm',
-  );
-  let line = 0;
-  for (const m of source.matchAll(forms)) {
-    if (line !== 0) return 0;
-    line = 1;
-    for (let i = 0; i < m.index; i++) if (source.charCodeAt(i) === 10) line++;
-  }
-  return line;
+  return declarationLines(source).get(baseName(name)) ?? 0;
 }
 
-/** Finds lines of the main file's functions (its source read once, on the first question). */
+/** Finds lines of the main file's functions (its source read and scanned once, on the first question). */
 export class MainScript {
   readonly file: string;
-  #source: string | null | undefined;
-  readonly #lines = new Map<string, number>();
+  #lines: Map<string, number> | null | undefined;
 
   constructor(file: string) {
     this.file = file;
   }
 
-  /** 1-based line of function `name` (the wrapper, `''`: 1), 0 when not found. */
+  /**
+   * 1-based line of function `name`, 0 when not found. An anonymous function (`''`) is 0 too: the
+   * module's wrapper (its top-level code) and an anonymous callback look the same once collected.
+   */
   line(name: string): number {
-    if (name === '') return 1;
-    let line = this.#lines.get(name);
-    if (line === undefined) {
-      if (this.#source === undefined) this.#source = readRegularFile(this.file, MAX_SOURCE_BYTES);
-      line = this.#source === null ? 0 : declarationLine(this.#source, name);
-      this.#lines.set(name, line);
+    if (name === '') return 0;
+    if (this.#lines === undefined) {
+      const source = readRegularFile(this.file, MAX_SOURCE_BYTES);
+      this.#lines = source === null ? null : declarationLines(source);
     }
-    return line;
+    return this.#lines?.get(baseName(name)) ?? 0;
   }
 }
 

@@ -167,6 +167,8 @@ export class TracingSession {
     const builder = new StoreBuilder();
     const { samples } = this.#readProfile(builder, null);
     this.#sampler.restart(this.options.samplingInterval, true);
+    // The restart freed every sample's handle: the host's own handles are what remains.
+    this.#liveSamples.calibrate(0);
     const allocated = this.#counter.allocatedBytes();
     // Calibrate on a stretch long enough to hold a few hundred samples.
     if (samples >= 256 && allocated > this.#allocatedAtRestart) this.#samplesPerByte = samples / (allocated - this.#allocatedAtRestart);
@@ -209,6 +211,7 @@ export class TracingSession {
     if (this.#folded !== null) {
       // 'allocated' mode keeps V8's records of collected objects: only a restart frees them.
       this.#sampler.restart(this.options.samplingInterval, true);
+      this.#liveSamples.calibrate(0);
     } else {
       // Live mode: remember where the cleared samples end; V8's sampler is left alone.
       const samples = this.#sampler.profile().samples;

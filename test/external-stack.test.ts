@@ -5,6 +5,7 @@
 import { test, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import { ExternalTracer } from '#internal/external';
 import { HAS_POSITION } from '#internal/external-stack';
 import { Snapshot } from '#internal/snapshot';
@@ -89,4 +90,26 @@ test('with sourceMaps the frame names the TypeScript source; without, the built 
   assert.equal(withMaps.traceback.at(0)!.filename, SOURCE);
   assert.equal(withMaps.traceback.at(0)!.lineno, lineOf(SOURCE, '// MAPPED-OR-NOT'));
   assert.equal(withoutMaps.traceback.at(0)!.filename, __filename);
+});
+
+test('two versions of a file under one name (hot reload): a call at the same offset on another line is that line', () => {
+  const t = start();
+  const name = path.join(path.sep, 'virtual', 'hot-reload.js');
+  // The second version moves the call to line 2 without changing its source offset.
+  const v1 = 'globalThis.__tmHot1 = function () { return Buffer.alloc(1048576); };';
+  const v2 = 'globalThis.__tmHot2 = function ()\n{ return Buffer.alloc(1048576); };';
+  assert.equal(v1.indexOf('Buffer.alloc'), v2.indexOf('Buffer.alloc'));
+  vm.runInThisContext(v1, { filename: name });
+  vm.runInThisContext(v2, { filename: name });
+  const g = globalThis as unknown as Record<string, () => Buffer>;
+  // Both called from one position, so the stacks differ in the first frame's script only.
+  for (const version of [g.__tmHot1!, g.__tmHot2!]) for (let i = 0; i < 3; i++) held.push(version());
+  delete g.__tmHot1;
+  delete g.__tmHot2;
+  const byLine = new Map<number, number>();
+  for (const tr of snapshotOf(t).traces) {
+    const frame = tr.traceback.at(0)!;
+    if (tr.domain === 1 && frame.filename === name) byLine.set(frame.lineno, (byLine.get(frame.lineno) ?? 0) + tr.size);
+  }
+  assert.deepEqual([...byLine.entries()].sort(), [[1, 3 * MiB], [2, 3 * MiB]]);
 });

@@ -138,7 +138,7 @@ test('adaptive interval: dense small Buffers widen it, estimates stay within the
   for (let i = 0; i < n; i++) held.push(Buffer.allocUnsafe(500)); // dense small buffers
   for (let i = 0; i < 8; i++) held.push(Buffer.alloc(MiB)); // dense 1 MiB buffers
   const snapshot = snapshotOf(t);
-  // A tight loop of small allocations: recording every 64 KiB would take more than 1 % of the time.
+  // A tight loop of small allocations: recording every 64 KiB would take more than 2 % of the CPU time.
   assert.ok(t.widestInterval > INTERVAL, `widest interval ${t.widestInterval}`);
   const small = statisticAt(snapshot, '// dense small buffers');
   const truth = n * 500;
