@@ -178,8 +178,8 @@ export class TracingSession {
     // what it holds: that is the folded table and the caches, counted by memory().
   }
 
-  /** The traces of every domain, as a snapshot; `settle` overrides the session's `snapshotGC` for this one. */
-  snapshot(settle: SettleMode = this.options.snapshotGC): Snapshot {
+  /** The traces of every domain, as a snapshot, settled as the session's `snapshotGC` says. */
+  snapshot(): Snapshot {
     const builder = new StoreBuilder();
     const raw = rawTraceSourceForTesting();
     if (raw !== null) {
@@ -191,7 +191,7 @@ export class TracingSession {
       this.#fold();
       this.#folded.addTo(builder, HEAP_DOMAIN);
     } else {
-      const { traced, own, samples } = this.#readProfile(builder, settle);
+      const { traced, own, samples } = this.#readProfile(builder, this.options.snapshotGC);
       this.#liveSamples.calibrate(samples);
       this.#ownHeap = own;
       this.#counter.anchor(traced);
