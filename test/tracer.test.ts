@@ -150,8 +150,10 @@ test('getTracedMemory() follows live memory within 10% and keeps the peak after 
   assert.ok(p2 >= p1, 'the peak does not fall');
   tracemalloc.clearTraces();
   const [c3, p3] = tracemalloc.getTracedMemory();
-  // Zero, up to the bytes the counter's own read allocates.
-  assert.ok(c3 < 16 * 1024 && p3 < 16 * 1024, `after clearTraces: ${c3}, ${p3}`);
+  // Zero, up to what the heap gained between the two calls: the counter's own read (~2 KiB) and
+  // whatever V8 put on the heap meanwhile — optimized code a concurrent compiler thread finished
+  // (larger under coverage): 95 KiB once under c8 beside a CPU hog. Far below the 64 MiB freed.
+  assert.ok(c3 < 256 * 1024 && p3 < 256 * 1024, `after clearTraces: ${c3}, ${p3}`);
   tracemalloc.stop();
   assert.deepEqual(tracemalloc.getTracedMemory(), [0, 0]);
 });
