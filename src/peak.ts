@@ -49,7 +49,10 @@ export interface PeakInfo {
   /** Peak snapshots taken, and the milliseconds they cost in all. */
   taken: number;
   costMs: number;
-  /** Times a due peak snapshot was not taken because the budget was spent. */
+  /**
+   * Peak snapshots not taken because the budget was spent: one for each step of `margin` that
+   * traced memory passed while deferring (repeated reads at the same height count once).
+   */
   deferred: number;
 }
 
@@ -66,9 +69,15 @@ export class PeakKeeper {
   readonly #intervalMs: number;
   readonly #budget: number;
   #startedAt = 0;
-  /** The highest cost seen per traced byte (ms), to estimate the next snapshot's. */
+  /**
+   * The last peak snapshot's cost per traced byte (ms), to estimate the next one's. Not the
+   * highest seen: the first is often taken while the program still loads code, and its cold
+   * conversion (compiling our snapshot path, first source maps) would hold every later one back.
+   */
   #costPerByte = 0;
   #deferred = 0;
+  /** While deferring: the counter value past which another deferred peak is counted (margin steps). */
+  #deferredThreshold = Number.POSITIVE_INFINITY;
   /** The last read was past the threshold. */
   #armed = false;
   #timer: NodeJS.Timeout | null = null;
@@ -105,6 +114,7 @@ export class PeakKeeper {
       const [current] = getTracedMemory();
       if (current < this.#threshold) {
         this.#armed = false;
+        this.#deferredThreshold = Number.POSITIVE_INFINITY;
         return;
       }
       // Due at two reads in a row: a synchronous program's one read, just before it exits (the
@@ -116,14 +126,20 @@ export class PeakKeeper {
       }
       const t0 = performance.now();
       if (this.#taken > 0 && this.#costMs + this.#costPerByte * current > this.#budget * (t0 - this.#startedAt)) {
-        this.#deferred++;
+        // Counted once per peak skipped (each margin step passed while the budget is spent), not
+        // once per timer tick.
+        if (this.#deferredThreshold === Number.POSITIVE_INFINITY || current >= this.#deferredThreshold) {
+          this.#deferred++;
+          this.#deferredThreshold = current * (1 + this.#margin);
+        }
         return;
       }
       this.#armed = false;
+      this.#deferredThreshold = Number.POSITIVE_INFINITY;
       const snapshot = takeSnapshot();
       const cost = performance.now() - t0;
       this.#costMs += cost;
-      this.#costPerByte = Math.max(this.#costPerByte, cost / Math.max(current, 1));
+      this.#costPerByte = cost / Math.max(current, 1);
       this.#taken++;
       if (snapshot.meta.mode === 'allocated') {
         this.#taken = this.#maxSnapshots; // allocated bytes have no peak: stop here
