@@ -66,6 +66,8 @@ export interface ProcResult {
   stderrTail: string;
   /** The start of stdout, for diagnostics. */
   stdoutHead: string;
+  /** The report's headline lines on stderr (`tracemalloc: pid ...`), with what each snapshot cost. */
+  reportLines: string[];
 }
 
 let outCount = 0;
@@ -97,7 +99,8 @@ export function measureProcess(argv: readonly string[], options: { cwd: string; 
     rmSync(out, { force: true });
   }
   const stdoutHash = createHash('sha256').update(stdout).digest('hex');
-  return { cpuMs, wallMs, code: res.status, stdoutHash, stderrTail: res.stderr.slice(-2000), stdoutHead: stdout.subarray(0, 2000).toString() };
+  const reportLines = res.stderr.split('\n').filter((l) => l.startsWith('tracemalloc: pid ')).slice(0, 64);
+  return { cpuMs, wallMs, code: res.status, stdoutHash, stderrTail: res.stderr.slice(-2000), stdoutHead: stdout.subarray(0, 2000).toString(), reportLines };
 }
 
 /** Median and spread of per-round values. */

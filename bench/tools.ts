@@ -366,6 +366,24 @@ function main(): void {
   }
 }
 
+/** What the snapshots of one `run` cost, as its report lines say (summed over its traced processes). */
+function snapshotCosts(res: ProcResult): { peakMs: number; peaks: number; exitMs: number } {
+  let peakMs = 0;
+  let peaks = 0;
+  let exitMs = 0;
+  for (const line of res.reportLines) {
+    const peak = /at its peak of traced memory, .*\((\d+) peak snapshots?, (\d+) ms\)/.exec(line);
+    if (peak !== null) {
+      peaks += Number(peak[1]);
+      peakMs += Number(peak[2]);
+      continue;
+    }
+    const exit = / at exit\b.*, snapshot (\d+) ms$/.exec(line);
+    if (exit !== null) exitMs += Number(exit[1]);
+  }
+  return { peakMs, peaks, exitMs };
+}
+
 function report(measured: Measured[], rounds: number, only: Set<string> | null): void {
   const ratioSpread = (m: Measured, config: Config) => spread(m.runs[config].map((x, i) => x.cpuMs / m.runs.untraced[i]!.cpuMs));
   const cell = (m: Measured, config: Config): string => {
@@ -390,6 +408,17 @@ function report(measured: Measured[], rounds: number, only: Set<string> | null):
     const wr = (c: Config) => spread(m.runs[c].map((x, i) => x.wallMs / m.runs.untraced[i]!.wallMs)).median;
     return [m.tool.title, formatMs(w('untraced')), formatRatio(wr('preload')), formatRatio(wr('run'))];
   });
+  const breakdownRows = measured.map((m) => {
+    const costs = m.runs.run.map(snapshotCosts);
+    const med = (xs: number[]) => spread(xs).median;
+    const extra = med(m.runs.run.map((x, i) => x.cpuMs - m.runs.untraced[i]!.cpuMs));
+    const preload = med(m.runs.preload.map((x, i) => x.cpuMs - m.runs.untraced[i]!.cpuMs));
+    const peak = med(costs.map((c) => c.peakMs));
+    const exit = med(costs.map((c) => c.exitMs));
+    const taken = costs.map((c) => c.peaks).sort((a, b) => a - b);
+    return [m.tool.title, formatMs(extra), formatMs(preload), `${formatMs(peak)} (${taken[0]}–${taken[taken.length - 1]})`, formatMs(exit),
+      formatMs(extra - preload - peak - exit)];
+  });
   const tables: BenchTable[] = [
     {
       caption: `CPU time (user + system, whole process tree) as a ratio to the untraced run of the same round: median of ${rounds} ` +
@@ -397,6 +426,14 @@ function report(measured: Measured[], rounds: number, only: Set<string> | null):
         '`run` − untraced. "output" compares stdout of every run with the first untraced one.',
       columns: ['tool', 'untraced CPU', 'preload', '`tracemalloc run`', 'extra CPU, run', 'output'],
       rows,
+    },
+    {
+      caption: 'Where `run`\'s extra CPU goes, medians over the rounds: the preload (the preload column\'s extra over untraced), ' +
+        'the peak snapshots and the snapshot at exit (each as `run` prints it: main-thread time from the start of the snapshot ' +
+        'to its conversion, so not the CPU of V8\'s parallel GC threads), and the rest: the CLI\'s own Node.js process, ' +
+        'printing the tops, and the GC threads\' share of the snapshots.',
+      columns: ['tool', 'extra CPU, run', 'preload', 'peak snapshots, ms (count min–max)', 'exit snapshot, ms', 'rest'],
+      rows: breakdownRows,
     },
     {
       caption: 'Inputs (real code from the pinned devDependencies, or generated from a seeded PRNG: the same on every run).',

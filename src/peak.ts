@@ -11,7 +11,7 @@
  * `minBytes` to M takes about log(M / minBytes) / log(1 + margin) of them (at most 12 by
  * default); one is due when two reads in a row are past the threshold, and, after the first, is
  * taken only while peak snapshots have cost at most `budget` (5 %) of the time since the keeper
- * started (the next one's cost estimated from the last ones', per traced byte): on ESLint linting
+ * started (the next one's cost estimated from the last one's, per traced byte): on ESLint linting
  * 200 files, 4-5 peak snapshots took 0.8-1.1 s of a 2.2 s run. A peak passed while the budget is
  * spent is seen at the next snapshot the budget allows, if memory is still up then. One snapshot
  * is held at a time (the largest). What it cannot see: a peak reached and

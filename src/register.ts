@@ -49,8 +49,11 @@ function capture(reason: string, meta: Record<string, unknown> = {}): Snapshot |
 /** Takes a snapshot and writes it to `file` and/or prints its top, as configured. Never throws. */
 function report(config: PreloadConfig, reason: string, file: string | null, meta: Record<string, unknown> = {}): boolean {
   try {
+    const t0 = performance.now();
     const snapshot = capture(reason, meta);
     if (snapshot === null) return false;
+    // What the report costs the program (its settle GCs, the read, the conversion), printed with it.
+    const costMs = performance.now() - t0;
     if (file !== null) {
       try {
         snapshot.dump(file);
@@ -64,7 +67,8 @@ function report(config: PreloadConfig, reason: string, file: string | null, meta
       // The text view is loaded only when printed (start-up stays cheap, issue 17).
       const { renderTop, styleFor } = require('./view.js') as typeof import('./view.js');
       const style = styleFor(Boolean(process.stderr.isTTY), process.env);
-      say(`tracemalloc: pid ${process.pid}${isMainThread ? '' : ` worker ${threadId}`} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}\n` +
+      say(`tracemalloc: pid ${process.pid}${isMainThread ? '' : ` worker ${threadId}`} at ${reason}${process.argv[1] ? ` (${process.argv[1]})` : ''}, ` +
+        `snapshot ${Math.round(costMs)} ms\n` +
         renderTop(snapshot, { keyType: config.keyType, cumulative: false, limit: config.top }, style));
     }
     return true;

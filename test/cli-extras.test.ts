@@ -94,8 +94,8 @@ test('top and diff read node --heap-prof output, as report and export do', async
 test('run traces worker threads: each prints its own top and writes its own dump', async () => {
   const r = await launch(process.execPath, [BIN, 'run', '--top', '1', '--dump', 'w.json', path.join(FIXTURES, 'workers.js')], dir).done;
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /tracemalloc: pid \d+ worker 1 at exit \(.*workers\.js\)\nTop 1 lines\n#1: cli\/workers\.js:13: \d+\.\d KiB\n {4}function workerAllocate\(\) \{\n/);
-  assert.match(r.stderr, /tracemalloc: pid \d+ at exit \(.*workers\.js\)\nTop 1 lines\n#1: cli\/workers\.js:7: \d+\.\d KiB\n {4}function mainAllocate\(\) \{\n/);
+  assert.match(r.stderr, /tracemalloc: pid \d+ worker 1 at exit \(.*workers\.js\), snapshot \d+ ms\nTop 1 lines\n#1: cli\/workers\.js:13: \d+\.\d KiB\n {4}function workerAllocate\(\) \{\n/);
+  assert.match(r.stderr, /tracemalloc: pid \d+ at exit \(.*workers\.js\), snapshot \d+ ms\nTop 1 lines\n#1: cli\/workers\.js:7: \d+\.\d KiB\n {4}function mainAllocate\(\) \{\n/);
   const main = Snapshot.load(path.join(dir, 'w.json'));
   const worker = Snapshot.load(path.join(dir, 'w.worker-1.json'));
   const size = (s: Snapshot, fn: string): number => s.statistics('lineno').filter((x) => x.traceback.at(0)!.lineno === (fn === 'main' ? 7 : 13)).reduce((a, x) => a + x.size, 0);

@@ -40,7 +40,7 @@ test('run app.js: the program\'s stdout stays clean, the top is on stderr, the e
   // Issue 16: the traced program says its pid and how to ask it for a snapshot, first.
   const pid = /^tracemalloc: tracing pid (\d+) \(.*app\.js\); a snapshot now: kill -USR2 (\d+)\n/.exec(ok.stderr);
   assert.ok(pid !== null && pid[1] === pid[2], ok.stderr);
-  assert.match(ok.stderr.slice(pid[0].length), /^tracemalloc: pid \d+ at exit \(.*app\.js\)\nTop 10 lines\n#1: cli\/app\.js:7: \d+\.\d KiB\n {4}function allocateRetained\(n\) \{\n/);
+  assert.match(ok.stderr.slice(pid[0].length), /^tracemalloc: pid \d+ at exit \(.*app\.js\), snapshot \d+ ms\nTop 10 lines\n#1: cli\/app\.js:7: \d+\.\d KiB\n {4}function allocateRetained\(n\) \{\n/);
   assert.equal(failing.code, 42);
   assert.match(failing.stderr, /\nTop 2 lines\n#1: cli\/app\.js:7: /);
 });
@@ -71,7 +71,7 @@ test('a program killed by a signal: run dies by the same signal', async () => {
   child.kill('SIGTERM'); // passed on to the program, which writes its top and dies by SIGTERM
   const r = await done;
   assert.deepEqual([r.code, r.signal], [null, 'SIGTERM']);
-  assert.match(r.stderr, /tracemalloc: pid \d+ at SIGTERM \(.*wait\.js\)\nTop 1 lines\n/);
+  assert.match(r.stderr, /tracemalloc: pid \d+ at SIGTERM \(.*wait\.js\), snapshot \d+ ms\nTop 1 lines\n/);
 });
 
 test('SIGUSR2 and SIGINT sent to run reach the program: a numbered snapshot, then death by SIGINT', async () => {

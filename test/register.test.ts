@@ -124,7 +124,7 @@ test('NODE_TRACEMALLOC_TOP prints the top on stderr at exit; stdout stays the pr
   const r = await run(['--require', REGISTER, path.join(FIXTURES, 'app.js')], { NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_TOP: '3' });
   assert.equal(r.code, 0);
   assert.equal(r.stdout, 'app: 1000 arrays\n');
-  assert.match(r.stderr, /^tracemalloc: pid \d+ at exit \(.*app\.js\)\nTop 3 lines\n#1: cli\/app\.js:7: \d+\.\d KiB\n {4}function allocateRetained\(n\) \{\n/);
+  assert.match(r.stderr, /^tracemalloc: pid \d+ at exit \(.*app\.js\), snapshot \d+ ms\nTop 3 lines\n#1: cli\/app\.js:7: \d+\.\d KiB\n {4}function allocateRetained\(n\) \{\n/);
   assert.match(r.stderr, /\nTotal allocated size: \d+\.\d KiB\n$/);
 });
 
