@@ -155,8 +155,15 @@ test("@datadog/pprof's heap.start after ours returns normally: pprof's profile i
     // Ours can read on; what it holds depends on pprof (its first start in a process replaced the
     // sampler's samples and interval: 7.6 MiB read as 62 KiB in a fresh process; see coexistence.md).
     assert.ok(heapTotal() >= 0);
+    // pprof's profile holds live samples only: our snapshot's GCs (and the GC of clearTraces()'s
+    // read) drop the samples of garbage, pprof's own profile objects included, so "whole" is
+    // measured against the count after our snapshot, with room for that garbage. A restarted
+    // sampler would hold next to nothing (the next test shows 'allocated' mode doing that).
+    const settled = heap.profile().sample.length;
+    assert.ok(settled >= n / 2, `pprof's profile fell from ${n} to ${settled} samples over our snapshot`);
     tracemalloc.clearTraces();
-    assert.ok(heap.profile().sample.length >= n, "clearTraces() cut pprof's profile");
+    const after = heap.profile().sample.length;
+    assert.ok(after >= settled / 2, `clearTraces() cut pprof's profile: ${settled} -> ${after} samples`);
     // Our stop() stops the one sampler: pprof, which never owned it, has nothing left to read.
     // V8 keeps no count of who uses it, so tracemalloc cannot know pprof joined (coexistence.md).
     tracemalloc.stop();
