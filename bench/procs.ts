@@ -99,7 +99,8 @@ export function measureProcess(argv: readonly string[], options: { cwd: string; 
     rmSync(out, { force: true });
   }
   const stdoutHash = createHash('sha256').update(stdout).digest('hex');
-  const reportLines = res.stderr.split('\n').filter((l) => l.startsWith('tracemalloc: pid ')).slice(0, 64);
+  // Anywhere in a line: a tool may leave a partial line (a progress bar's `\r`) before the report.
+  const reportLines = res.stderr.split('\n').filter((l) => l.includes('tracemalloc: pid ')).slice(0, 64);
   return { cpuMs, wallMs, code: res.status, stdoutHash, stderrTail: res.stderr.slice(-2000), stdoutHead: stdout.subarray(0, 2000).toString(), reportLines };
 }
 

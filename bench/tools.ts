@@ -416,8 +416,8 @@ function report(measured: Measured[], rounds: number, only: Set<string> | null):
     const peak = med(costs.map((c) => c.peakMs));
     const exit = med(costs.map((c) => c.exitMs));
     const taken = costs.map((c) => c.peaks).sort((a, b) => a - b);
-    return [m.tool.title, formatMs(extra), formatMs(preload), `${formatMs(peak)} (${taken[0]}–${taken[taken.length - 1]})`, formatMs(exit),
-      formatMs(extra - preload - peak - exit)];
+    const ms = (x: number) => `${Math.round(x)} ms`;
+    return [m.tool.title, ms(extra), ms(preload), `${ms(peak)} (${taken[0]}–${taken[taken.length - 1]})`, ms(exit), ms(extra - preload - peak - exit)];
   });
   const tables: BenchTable[] = [
     {
@@ -431,7 +431,8 @@ function report(measured: Measured[], rounds: number, only: Set<string> | null):
       caption: 'Where `run`\'s extra CPU goes, medians over the rounds: the preload (the preload column\'s extra over untraced), ' +
         'the peak snapshots and the snapshot at exit (each as `run` prints it: main-thread time from the start of the snapshot ' +
         'to its conversion, so not the CPU of V8\'s parallel GC threads), and the rest: the CLI\'s own Node.js process, ' +
-        'printing the tops, and the GC threads\' share of the snapshots.',
+        'printing the tops, the GC threads\' share of the snapshots, and the preload of child processes and workers, which ' +
+        'only `run` traces (NODE_OPTIONS). The rest is a difference of medians: it carries their noise and can be negative.',
       columns: ['tool', 'extra CPU, run', 'preload', 'peak snapshots, ms (count min–max)', 'exit snapshot, ms', 'rest'],
       rows: breakdownRows,
     },

@@ -12,11 +12,12 @@
  * default); one is due when two reads in a row are past the threshold, and, after the first, is
  * taken only while peak snapshots have cost at most `budget` (5 %) of the time since the keeper
  * started (the next one's cost estimated from the last one's, per traced byte): on ESLint linting
- * 200 files, 4-5 peak snapshots took 0.8-1.1 s of a 2.2 s run. A peak passed while the budget is
+ * 200 files, 4-5 peak snapshots took 0.8-1.5 s of a 2.2 s run. A peak passed while the budget is
  * spent is seen at the next snapshot the budget allows, if memory is still up then. One snapshot
  * is held at a time (the largest). What it cannot see: a peak reached and
  * left within one synchronous stretch of code (the timer runs between tasks), and 'allocated'
- * mode (whose traces are not live memory; the keeper does nothing then).
+ * mode (whose traces are not live memory: the keeper stops at its first snapshot and does not keep
+ * it; the preload never starts that mode, only a program restarting the tracer in it does).
  */
 import { dumpPathWith } from './preload-env.js';
 import { debuglog } from 'node:util';
@@ -50,8 +51,9 @@ export interface PeakInfo {
   taken: number;
   costMs: number;
   /**
-   * Peak snapshots not taken because the budget was spent: one for each step of `margin` that
-   * traced memory passed while deferring (repeated reads at the same height count once).
+   * Peak snapshots the keeper would have taken without its budget: one each time traced memory
+   * passed the last skipped height by `margin` (reads at the same height, or falling and rising
+   * back to it, count once; one jump of several margins counts once).
    */
   deferred: number;
 }
@@ -113,8 +115,8 @@ export class PeakKeeper {
     try {
       const [current] = getTracedMemory();
       if (current < this.#threshold) {
+        // The skipped peak's height is kept: rising to it again is the same peak, not another.
         this.#armed = false;
-        this.#deferredThreshold = Number.POSITIVE_INFINITY;
         return;
       }
       // Due at two reads in a row: a synchronous program's one read, just before it exits (the

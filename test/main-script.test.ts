@@ -20,7 +20,7 @@ test('run names the main CommonJS script and its functions\' lines in the exit r
   // be told from the wrapper's, so it is 0: the file, without a line that could be wrong.
   // Coverage (NODE_V8_COVERAGE, set by c8 and inherited by the child) keeps every script alive,
   // so on Node 20 the script is collected only when coverage is off.
-  const collected = Number(process.versions.node.split('.')[0]) === 20 && process.env.NODE_V8_COVERAGE === undefined;
+  const collected = Number(process.versions.node.split('.')[0]) === 20 && !process.env.NODE_V8_COVERAGE;
   const topLine = collected ? 0 : 1;
   // The arrow function on line 10 has its own line only while V8 has the script.
   if (collected) assert.doesNotMatch(r.stderr, /main-script\/app\.js:10:/, r.stderr);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { start, stop } from 'tracemalloc';
 import { PeakKeeper } from '#internal/peak';
+import { gc } from './helpers/live.js';
 
 const MiB = 1024 * 1024;
 
@@ -33,6 +34,14 @@ test('a budget of (almost) nothing: the first peak snapshot only, the later ones
     // More reads at the same height are the same skipped peak, not new ones.
     for (let i = 0; i < 20; i++) keeper.check();
     assert.equal(keeper.info.deferred, info.deferred);
+    // Falling below the threshold and rising back to the same height is the same skipped peak.
+    const full = held.length;
+    held.length = full / 8; // 4 of the 32 MiB: below the threshold the first snapshot set (~10 MiB)
+    gc();
+    keeper.check();
+    for (let k = held.length; k < full; k++) held.push(new Array(2044).fill(k));
+    for (let i = 0; i < 3; i++) keeper.check();
+    assert.equal(keeper.info.deferred, info.deferred, 'a dip and a rise to the same height');
     assert.ok(info.snapshot !== null);
     assert.ok(held.length > 0);
   } finally {
