@@ -14,7 +14,9 @@ for major in "$@"; do
     grep -E '^ℹ (tests|pass|fail|skipped)' "$log" | tr '\n' ' '; echo
   else
     status=1
-    grep -E '^✖|^ℹ (tests|pass|fail)' "$log" | head -40
+    grep -E '^ℹ (tests|pass|fail)' "$log"
+    # Each failing test with its error (message, values, stack), so a flake seen once can be read.
+    sed -n '/^✖ failing tests:/,$p' "$log" | head -120
     echo "Node $major: the suite FAILED (full log above is cut; rerun: $node_bin --test build/test/*.test.js)"
   fi
   rm -f "$log"
