@@ -2,11 +2,12 @@
 // per frame; distinct call positions (even on one line) stay distinct sites, repeated samples of a
 // position share one, scripts without a name (eval) still get their site, and source maps are
 // applied when a snapshot reads the site.
-import { test, afterEach } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
-import { ExternalTracer } from '#internal/external';
+import type { ExternalTracer } from '#internal/external';
+import { externalTracerPerTest } from './helpers/external.js';
 import { HAS_POSITION } from '#internal/external-stack';
 import { Snapshot } from '#internal/snapshot';
 import { StoreBuilder } from '#internal/store';
@@ -14,19 +15,11 @@ import { lineOf, MiB } from './helpers/live.js';
 
 const SOURCE = path.join(__dirname, '..', '..', 'test', 'external-stack.test.ts');
 const held: unknown[] = [];
-let tracer: ExternalTracer | null = null;
-
-afterEach(() => {
-  tracer?.stop();
-  tracer = null;
-  held.length = 0;
-});
+const startTracer = externalTracerPerTest(held);
 
 function start(sourceMaps = true): ExternalTracer {
   // Allocations of 1 MiB and more are always sampled: every one below is recorded.
-  tracer = new ExternalTracer({ interval: 64 * 1024, nframe: 1, sourceMaps, adaptive: false });
-  tracer.start();
-  return tracer;
+  return startTracer({ sourceMaps });
 }
 
 function snapshotOf(t: ExternalTracer): Snapshot {

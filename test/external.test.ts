@@ -2,7 +2,7 @@
 // JavaScript are sampled by size, found at the exact call line, and leave once collected; the
 // wrapped builtins behave as before and are the original objects again after stop(). Objects a
 // test measures are held in `held` until the test ends (see tracer.test.ts).
-import { test, afterEach } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,28 +10,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TextEncoder } from 'node:util';
 import * as zlib from 'node:zlib';
-import { ExternalTracer, type ExternalTracerOptions } from '#internal/external';
+import { ExternalTracer } from '#internal/external';
+import { externalTracerPerTest, INTERVAL } from './helpers/external.js';
 import { Snapshot } from '#internal/snapshot';
 import { StoreBuilder } from '#internal/store';
 import { gc, lineOf, MiB, samplingBound } from './helpers/live.js';
 
 const SOURCE = path.join(__dirname, '..', '..', 'test', 'external.test.ts');
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'external');
-const INTERVAL = 64 * 1024;
 const held: unknown[] = [];
-let tracer: ExternalTracer | null = null;
-
-afterEach(() => {
-  tracer?.stop();
-  tracer = null;
-  held.length = 0;
-});
-
-function startTracer(options: Partial<ExternalTracerOptions> = {}): ExternalTracer {
-  tracer = new ExternalTracer({ interval: INTERVAL, nframe: 1, sourceMaps: true, adaptive: false, ...options });
-  tracer.start();
-  return tracer;
-}
+const startTracer = externalTracerPerTest(held);
 
 function snapshotOf(t: ExternalTracer, nframe = 1): Snapshot {
   const builder = new StoreBuilder();
