@@ -14,7 +14,8 @@
  * module's top-level wrapper (no function name). Its file is `process.mainModule.filename`. A
  * function's line, which V8 also forgets with the script, is found by its name in that file:
  * the one declaration `function name(`, `name = function`, `name = (...) =>`, `name(...) {` of
- * that name (a name declared twice, or not found, keeps line 0). The wrapper's line is 1.
+ * that name (a name declared twice, or not found, keeps line 0). The wrapper, like any function
+ * without a name, is line 0: once the script is collected the two cannot be told apart.
  * Costs one walk of the tree's first levels per read; nothing is hooked, nothing is enabled.
  */
 import type { ProfileNode } from './inspector.js';

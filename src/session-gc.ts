@@ -81,15 +81,14 @@ export function readSettled<T>(
   setFlags: (flags: string) => void = v8.setFlagsFromString,
   restore: number = HOST_RETAIN_MAPS,
 ): T {
-  if (mode === 'fast' || restore === 0) {
-    if (mode === 'full' && gc !== null) for (let i = 0; i < EXTRA_GCS; i++) gc();
-    return read();
-  }
-  setFlags('--retain-maps-for-n-gc=0');
+  if (mode === 'fast') return read();
+  // A host that already runs with 0 has nothing to set or restore.
+  const flag = restore !== 0;
+  if (flag) setFlags('--retain-maps-for-n-gc=0');
   try {
     if (gc !== null) for (let i = 0; i < EXTRA_GCS; i++) gc();
     return read();
   } finally {
-    setFlags(`--retain-maps-for-n-gc=${restore}`);
+    if (flag) setFlags(`--retain-maps-for-n-gc=${restore}`);
   }
 }

@@ -18,18 +18,19 @@ import { makeFullGC, readSettled, type SettleMode } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
 import type { Snapshot } from './snapshot.js';
-// snapshot.js (and what it loads: the file formats, zlib, the statistics) is loaded at the first
-// snapshot, not when tracing starts: the preload's start-up stays cheap (issue 17).
-let snapshotModule: typeof import('./snapshot.js') | null = null;
-function snapshotApi(): typeof import('./snapshot.js') {
-  return (snapshotModule ??= require('./snapshot.js') as typeof import('./snapshot.js'));
-}
 import { StoreBuilder } from './store.js';
 import { HEAP_DOMAIN } from './domain-names.js';
 
 const log = debuglog('tracemalloc');
 
 export { HEAP_DOMAIN, EXTERNAL_DOMAIN } from './domain-names.js';
+
+// snapshot.js (and what it loads: the file formats, zlib, the statistics) is loaded at the first
+// snapshot, not when tracing starts: the preload's start-up stays cheap (issue 17).
+let snapshotModule: typeof import('./snapshot.js') | null = null;
+function snapshotApi(): typeof import('./snapshot.js') {
+  return (snapshotModule ??= require('./snapshot.js') as typeof import('./snapshot.js'));
+}
 
 /** Undo steps of a session being opened, run in reverse if a later step throws. */
 type Undo = () => void;

@@ -11,13 +11,14 @@ import { fnmatch } from './fnmatch.js';
 import { Statistic, StatisticDiff } from './statistic.js';
 import { StoreBuilder, type Tables, type TraceColumns } from './store.js';
 import type { LoadOptions, SnapshotJSON } from './persist.js';
+import { CUMULATIVE_TRACEBACK_ERROR, isKeyType, type KeyType } from './keys.js';
+
 // The file formats (and zlib, the atomic writer) are loaded when a snapshot is written or read, not
 // with the class: the preload's exit report prints a top without them (issue 17).
 let persistModule: typeof import('./persist.js') | null = null;
 function persist(): typeof import('./persist.js') {
   return (persistModule ??= require('./persist.js') as typeof import('./persist.js'));
 }
-import { CUMULATIVE_TRACEBACK_ERROR, isKeyType, type KeyType } from './keys.js';
 
 /** How statistics group traces: by whole traceback, by file, or by line of the most recent frame. */
 export type { KeyType } from './keys.js';
