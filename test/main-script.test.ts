@@ -2,6 +2,8 @@
 // the script before the exit snapshot); it names the main file and the function's line now.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { collectedMainScriptId, declarationLine } from '#internal/main-script';
 import type { ProfileNode } from '#internal/inspector';
@@ -28,6 +30,29 @@ test('run names the main CommonJS script and its functions\' lines in the exit r
   assert.match(r.stderr, /#\d: main-script\/app\.js:4: \d+\.\d (KiB|MiB)/, r.stderr);
   assert.match(r.stderr, new RegExp(`#\\d: main-script/app\\.js:${topLine}: \\d+\\.\\d (KiB|MiB)`), r.stderr);
   assert.doesNotMatch(r.stderr, /<anonymous>/, r.stderr);
+});
+
+test('run names a real package\'s CLI script (js-yaml\'s bin) as the main file, never <anonymous>, on every Node', async () => {
+  // js-yaml 4.3.2's bin reads the file and prints it as JSON from its top-level code: on Node 20
+  // that script is collected before the exit report (its functions are garbage by then).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const jsyaml = require('js-yaml') as { dump(value: unknown): string };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tracemalloc-main-'));
+  try {
+    const input = path.join(dir, 'in.yaml');
+    const docs = Array.from({ length: 3000 }, (_, i) => ({ name: `svc-${i}`, labels: { app: `a${i % 97}` }, ports: [8000 + (i % 7), 9000], env: [{ name: 'MODE', value: `v${i}` }] }));
+    fs.writeFileSync(input, jsyaml.dump(docs));
+    const bin = path.join(PKG, 'node_modules', 'js-yaml', 'bin', 'js-yaml.js');
+    const traced = await launch(process.execPath, [path.join(PKG, 'dist', 'cli', 'main.js'), 'run', '--top', '10', bin, input], dir).done;
+    const untraced = await launch(process.execPath, [bin, input], dir).done;
+    assert.equal(traced.code, 0, traced.stderr);
+    // Traced must equal untraced: the program's output, byte for byte.
+    assert.equal(traced.stdout, untraced.stdout);
+    assert.match(traced.stderr, /#\d+: bin\/js-yaml\.js:\d+: \d+\.\d (KiB|MiB)/, traced.stderr);
+    assert.doesNotMatch(traced.stderr, /<anonymous>/, traced.stderr);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 function node(functionName: string, url: string, scriptId: string, children: ProfileNode[] = []): ProfileNode {
