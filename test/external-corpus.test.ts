@@ -56,3 +56,36 @@ test('sixteen binary libraries give byte-identical output traced and untraced (b
     assert.deepEqual(Object.keys(out), LIBRARIES, `${label}: a library's output changed after a snapshot`);
   }
 });
+
+test('a program whose Math.random is seeded draws the same numbers traced and untraced (--random-seed, an installed generator)', () => {
+  // The Buffer sampler once drew its intervals from Math.random, the program's own sequence:
+  // under --random-seed a traced run of lodash and three printed other numbers than untraced.
+  const SEEDED = path.join(ROOT, 'test', 'corpus', 'seeded.cjs');
+  const draw = (mode: string, source: string): { tracing: boolean; held: number; drawn: unknown[] } => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.NODE_TRACEMALLOC;
+    delete env.NODE_OPTIONS;
+    const args = [SEEDED, mode, DIST, source];
+    if (source === 'random-seed') args.unshift('--random-seed=42');
+    if (mode === 'preload') {
+      args.unshift('--import', path.join(DIST, 'register.mjs'));
+      env.NODE_TRACEMALLOC = '1';
+      env.NODE_TRACEMALLOC_INTERVAL = '512';
+    }
+    const child = spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, `${mode} ${source}: exit ${child.status}\n${child.stderr}`);
+    return JSON.parse(child.stdout) as { tracing: boolean; held: number; drawn: unknown[] };
+  };
+  for (const source of ['random-seed', 'installed']) {
+    const untraced = draw('untraced', source);
+    assert.equal(untraced.drawn.length, 300);
+    // The sequence is the seed's: a second untraced run draws the same (else the test could not fail).
+    assert.deepEqual(draw('untraced', source).drawn, untraced.drawn, `${source}: not deterministic untraced`);
+    for (const mode of ['traced', 'preload']) {
+      const traced = draw(mode, source);
+      assert.equal(traced.tracing, true, `${mode} ${source}: not tracing`);
+      assert.equal(traced.held, untraced.held);
+      assert.deepEqual(traced.drawn, untraced.drawn, `${mode} ${source}: the program drew other numbers`);
+    }
+  }
+});
