@@ -99,8 +99,12 @@ test('run traces worker threads: each prints its own top and writes its own dump
   const main = Snapshot.load(path.join(dir, 'w.json'));
   const worker = Snapshot.load(path.join(dir, 'w.worker-1.json'));
   const size = (s: Snapshot, fn: string): number => s.statistics('lineno').filter((x) => x.traceback.at(0)!.lineno === (fn === 'main' ? 7 : 13)).reduce((a, x) => a + x.size, 0);
-  // ~1 MiB and ~3 MiB of arrays of 8 KiB: at a 64 KiB interval each estimate is within [0.3; 3] of its size.
-  assert.ok(size(main, 'main') > 0.3 * 1048576 && size(worker, 'worker') > 1048576, `${size(main, 'main')} ${size(worker, 'worker')}`);
+  // 512 and 384 arrays of 8,208 bytes: at a 64 KiB interval each is sampled with p = 0.118 and a
+  // sample counts 65,664 bytes, so the main thread's ~60 samples (sd 7.3) must fall to 23 or fewer
+  // to read under 1.5 MiB (5.1 sd, ~2e-7) and the worker's ~45 (sd 6.3) to 15 or fewer to read
+  // under 1 MiB (4.7 sd). (With 128 arrays and a bound of 0.3 MiB, 4 samples or fewer failed it:
+  // 2 runs in 1,211.)
+  assert.ok(size(main, 'main') > 1.5 * 1048576 && size(worker, 'worker') > 1048576, `${size(main, 'main')} ${size(worker, 'worker')}`);
   assert.equal(size(main, 'worker'), 0, 'the main thread\'s snapshot holds none of the worker\'s');
   assert.equal(size(worker, 'main'), 0);
 });

@@ -58,8 +58,11 @@ test('a generous budget: a peak snapshot at each step past the margin', () => {
     const info = keeper.info;
     assert.equal(info.deferred, 0);
     assert.ok(info.taken >= 3, `taken ${info.taken}`);
-    // The kept one is the largest: about the 32 MiB held at the last step (sampling error at 64 KiB: a few %).
-    assert.ok(info.traced > 24 * MiB && info.traced < 40 * MiB, `traced ${(info.traced / MiB).toFixed(1)} MiB`);
+    // The kept one is the largest: the 32 MiB held at the last step, which V8's rounded scale reads
+    // as 35.4 MiB (16,368-byte arrays: 5 a sample for 4.52), standard deviation 1.38 MiB (225 rounds
+    // measured: mean 35.42, sd 1.38; the former bound of 40 MiB was 3.3 sigma, ~1 run in 2,000).
+    // 26-45 MiB is more than 6.5 sigma on both sides.
+    assert.ok(info.traced > 26 * MiB && info.traced < 45 * MiB, `traced ${(info.traced / MiB).toFixed(1)} MiB`);
     assert.ok(held.length > 0);
   } finally {
     stop();
