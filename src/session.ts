@@ -14,7 +14,7 @@ import { MemoryCounter } from './memory.js';
 import { COLLECTED_SAMPLE_COST, LiveSampleCount, SESSION_FIXED_BYTES } from './sampler-memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
-import { makeFullGC, readSettled, type SettleMode } from './session-gc.js';
+import { makeSettleTools, readSettled, type SettleMode, type SettleTools } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
 import type { Snapshot } from './snapshot.js';
@@ -65,8 +65,8 @@ export class TracingSession {
    * the same sampler keeps its profile whole (a restart would wipe it).
    */
   #clearedOrdinal = -1;
-  /** The synchronous full GC that settles the heap before a snapshot ('full' snapshotGC). */
-  #fullGC: (() => void) | null = null;
+  /** The GC and the compiler finalization that settle the heap before a snapshot ('full' snapshotGC). */
+  #settleTools: SettleTools = { gc: null, finalizeOptimization: null };
 
   /** Starts every part in order; if one throws, the parts already started are stopped again. */
   static open(options: SessionOptions): TracingSession {
@@ -113,7 +113,7 @@ export class TracingSession {
     this.#counter.start();
     undo.push(() => this.#counter.stop());
     this.#resolver = new CallFrameResolver(options.sourceMaps);
-    if (options.snapshotGC === 'full' && mode === 'live') this.#fullGC = makeFullGC();
+    if (options.snapshotGC === 'full' && mode === 'live') this.#settleTools = makeSettleTools();
     this.#folded = mode === 'allocated' ? new FoldedSamples() : null;
     if (this.#folded !== null) {
       this.#foldTimer = setInterval(() => {
@@ -146,7 +146,7 @@ export class TracingSession {
    */
   #readProfile(builder: StoreBuilder, settle: SettleMode | null): { traced: number; own: number; samples: number } {
     const read = (): ReturnType<HeapSampler['profile']> => this.#sampler.profile();
-    let profile: ReturnType<HeapSampler['profile']> | null = settle !== null ? readSettled(settle, this.#fullGC, read) : read();
+    let profile: ReturnType<HeapSampler['profile']> | null = settle !== null ? readSettled(settle, this.#settleTools, read) : read();
     noteSessionObjectForTesting(profile, builder);
     noteCollectedMain(profile.head, this.#resolver);
     const totals = addProfile(builder, profile, {
@@ -260,7 +260,7 @@ export class TracingSession {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#fullGC = null;
+    this.#settleTools = { gc: null, finalizeOptimization: null };
     if (this.#foldTimer !== null) clearInterval(this.#foldTimer);
     this.#foldTimer = null;
     const steps: Array<() => void> = [

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { EXTRA_GCS, hostRetainMaps, readSettled, V8_RETAIN_MAPS_DEFAULT } from '../src/session-gc.js';
+import { EXTRA_GCS, hostAllowsNatives, hostRetainMaps, makeSettleTools, readSettled, V8_RETAIN_MAPS_DEFAULT } from '../src/session-gc.js';
 
 const PKG = path.join(__dirname, '..', '..');
 
@@ -24,7 +24,8 @@ function record(restore: number, mode: 'full' | 'fast', fail = false): { events:
   let error: unknown = null;
   let result: unknown = null;
   try {
-    result = readSettled(mode, () => events.push('gc'), () => {
+    const tools = { gc: () => void events.push('gc'), finalizeOptimization: () => void events.push('finalize') };
+    result = readSettled(mode, tools, () => {
       events.push('read');
       if (fail) throw new Error('read failed');
       return 42;
@@ -37,15 +38,34 @@ function record(restore: number, mode: 'full' | 'fast', fail = false): { events:
 
 test("'full' reads with maps not retained and restores the host's value", () => {
   const gcs = Array.from({ length: EXTRA_GCS }, () => 'gc');
-  assert.deepEqual(record(2, 'full'), { events: ['--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=2'], result: 42, error: null });
-  assert.deepEqual(record(5, 'full').events, ['--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=5']);
+  assert.deepEqual(record(2, 'full'), { events: ['finalize', '--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=2'], result: 42, error: null });
+  assert.deepEqual(record(5, 'full').events, ['finalize', '--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=5']);
   const failed = record(5, 'full', true);
   assert.equal((failed.error as Error).message, 'read failed');
-  assert.deepEqual(failed.events, ['--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=5'], 'restored when the read throws');
+  assert.deepEqual(failed.events, ['finalize', '--retain-maps-for-n-gc=0', ...gcs, 'read', '--retain-maps-for-n-gc=5'], 'restored when the read throws');
   // A host that runs with 0 already: nothing to set or restore.
-  assert.deepEqual(record(0, 'full').events, [...gcs, 'read']);
+  assert.deepEqual(record(0, 'full').events, ['finalize', ...gcs, 'read']);
   // 'fast': no flag, no GC beyond the read's own.
   assert.deepEqual(record(2, 'fast'), { events: ['read'], result: 42, error: null });
+});
+
+test("hostAllowsNatives reads the host's command line: the last of the flag and its negation", () => {
+  assert.equal(hostAllowsNatives([]), false);
+  assert.equal(hostAllowsNatives(['--allow-natives-syntax']), true);
+  assert.equal(hostAllowsNatives(['--allow_natives_syntax', '--expose-gc']), true);
+  assert.equal(hostAllowsNatives(['--allow-natives-syntax', '--no-allow-natives-syntax']), false);
+  assert.equal(hostAllowsNatives(['--allow-natives-syntax-x']), false);
+});
+
+test('the settle tools: a private GC and %FinalizeOptimization, with neither left to the host', () => {
+  const tools = makeSettleTools([]);
+  assert.equal(typeof tools.gc, 'function');
+  assert.equal(typeof tools.finalizeOptimization, 'function', 'V8 has %FinalizeOptimization on every supported Node');
+  tools.finalizeOptimization!();
+  tools.gc!();
+  assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
+  // Natives syntax is off again for the host's code.
+  assert.throws(() => new Function('%FinalizeOptimization()'), SyntaxError);
 });
 
 /** Runs takeSnapshot() in a fresh process with `nodeArgs`, recording every V8 flag set. */
@@ -72,6 +92,12 @@ test("takeSnapshot() sets --retain-maps-for-n-gc=0 for its read only and restore
   assert.deepEqual(maps, ['--retain-maps-for-n-gc=0', '--retain-maps-for-n-gc=2', '--retain-maps-for-n-gc=0', '--retain-maps-for-n-gc=2'], r.flags.join(' '));
   assert.equal(r.gc, 'undefined', 'no global gc left in the host');
   assert.ok(r.traces > 0);
+});
+
+test('natives syntax is set only while the settle compiles its function, and a host that runs with it keeps it', () => {
+  const natives = (flags: string[]) => flags.filter((f) => f.includes('natives'));
+  assert.deepEqual(natives(flagsSetBy([]).flags), ['--allow-natives-syntax', '--no-allow-natives-syntax']);
+  assert.deepEqual(natives(flagsSetBy(['--allow-natives-syntax']).flags), []);
 });
 
 test("takeSnapshot() restores the host's own --retain-maps-for-n-gc", () => {

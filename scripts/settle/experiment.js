@@ -8,7 +8,9 @@
 // `perf` mode times the workload run again after the mechanism (does it slow the program?).
 // Summaries: scripts/settle/run.sh NODE ROUNDS OUT.jsonl "eslint prettier yaml tsc webpack" "a b b2 c e"; node scripts/settle/sum.js OUT.jsonl
 // Variants tried on tsc: b3 = flag 0 around three GCs; b2t = two GCs with a JS call between;
-// bnoop = flag set to its own value then one GC; aa = two plain GCs.
+// bnoop = flag set to its own value then one GC; aa = two plain GCs; b2w50 = b2 with 50 ms between
+// the GCs. fin = the compiler's jobs in flight finished first, then b2 (the default since
+// 2026-12-02: tsc's outlier was such a job; `--trace-opt --trace-concurrent-recompilation` shows it).
 // usage: node --expose-gc scripts/settle/experiment.js <workload> <mechanism> <mode: residual|perf>
 const path = require('path');
 const v8 = require('v8');
@@ -83,7 +85,22 @@ const M = {
   b3() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); try { gc(); gc(); gc(); } finally { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); } return 3; },
   b2t() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); try { gc(); used(); gc(); } finally { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); } return 2; },
   e3() { gc(); gc(); gc(); return 3; },
+  // the default since 2026-12-02: the optimizing compiler's jobs in flight finished and installed
+  // (they hold the functions they compile as strong roots), then b2; finb: the same with one GC.
+  fin() { finalizeOptimization(); return M.b2(); },
+  finb() { finalizeOptimization(); return M.b(); },
+  // diagnosis: b2 with a wait between the GCs long enough for a job in flight to finish
+  b2w50() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); try { gc(); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); gc(); } finally { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); } return 2; },
 };
+let finalizeFn = null;
+/** %FinalizeOptimization() compiled in a private context, natives syntax set only meanwhile (as src/session-gc.ts). */
+function finalizeOptimization() {
+  if (finalizeFn === null) {
+    v8.setFlagsFromString('--allow-natives-syntax');
+    try { finalizeFn = require('node:vm').runInNewContext('(function () { %FinalizeOptimization(); })'); } finally { v8.setFlagsFromString('--no-allow-natives-syntax'); }
+  }
+  finalizeFn();
+}
 (async () => {
   await W[workload]();
   if (mode === 'perf') {
