@@ -10,6 +10,7 @@ import * as tracemalloc from 'tracemalloc';
 import { gc, MiB } from './helpers/live.js';
 
 const PKG = path.join(__dirname, '..', '..');
+const { gcUntilStable } = require(path.join(PKG, 'test', 'fixtures', 'truth', 'live-set.cjs')) as { gcUntilStable: (gc: () => void) => void };
 
 function heapTotal(snapshot: tracemalloc.Snapshot): number {
   let total = 0;
@@ -42,13 +43,7 @@ test("after ESLint's lintFiles(), the first snapshot is the live set and holds n
       }
     }
     // The truth: GC until the heap stops shrinking (at least 6 full GCs), then read again.
-    let previous = Infinity;
-    for (let i = 0; i < 12; i++) {
-      gc();
-      const used = process.memoryUsage().heapUsed;
-      if (i >= 6 && previous - used < 256 * 1024) break;
-      previous = used;
-    }
+    gcUntilStable(gc);
     const settledTotal = heapTotal(tracemalloc.takeSnapshot());
     const msg = `first snapshot ${(firstTotal / MiB).toFixed(1)} MiB, live set ${(settledTotal / MiB).toFixed(1)} MiB`;
     assert.ok(Math.abs(firstTotal - settledTotal) <= 0.1 * settledTotal, msg);
