@@ -15,11 +15,11 @@
  * host's value (its command line's, else V8's default 2) even if the read throws. Measured on
  * ESLint, prettier, yaml, webpack and tsc (Node 20 and 26, docs/differences-from-python.md
  * section 4): the residual garbage fell from up to 55 % (and 6-52x after tsc) to under 2 %, where
- * the former settle needed four or more full GCs for the same. Other ways were measured and rejected: `HeapProfiler.collectGarbage` answers
- * only after the current task, so it never runs before a synchronous read; the gc extension's
- * `flavor: 'last-resort'` (V8's memory-reducing GC) is ignored on Node 20 and costs several GCs
- * where honoured; more full GCs alone cost one GC each and free maps only at the third. 'fast'
- * changes no flag and runs no GC beyond the read's own.
+ * the former settle needed four or more full GCs for the same. Other ways were measured and
+ * rejected: `HeapProfiler.collectGarbage` answers only after the current task, so it never runs
+ * before a synchronous read; the gc extension's `flavor: 'last-resort'` (V8's memory-reducing GC)
+ * is ignored on Node 20 and costs several GCs where honoured; more full GCs alone cost one GC each
+ * and free maps only at the third. 'fast' changes no flag and runs no GC beyond the read's own.
  *
  * The GC function is V8's `gc` extension and the finalization V8's `%FinalizeOptimization()`,
  * both made for this session only in one private vm context (`makeSettleTools`), so neither a
