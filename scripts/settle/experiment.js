@@ -92,13 +92,10 @@ const M = {
   // diagnosis: b2 with a wait between the GCs long enough for a job in flight to finish
   b2w50() { v8.setFlagsFromString('--retain-maps-for-n-gc=0'); try { gc(); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); gc(); } finally { v8.setFlagsFromString('--retain-maps-for-n-gc=2'); } return 2; },
 };
-let finalizeFn = null;
-/** %FinalizeOptimization() compiled in a private context, natives syntax set only meanwhile (as src/session-gc.ts). */
+// The library's own %FinalizeOptimization() (dist/session-gc.js; `npm run build` first), made
+// before the workload so that its timing holds the call only.
+const finalizeFn = mech.startsWith('fin') ? require(path.join(ROOT, 'dist', 'session-gc.js')).makeSettleTools().finalizeOptimization : null;
 function finalizeOptimization() {
-  if (finalizeFn === null) {
-    v8.setFlagsFromString('--allow-natives-syntax');
-    try { finalizeFn = require('node:vm').runInNewContext('(function () { %FinalizeOptimization(); })'); } finally { v8.setFlagsFromString('--no-allow-natives-syntax'); }
-  }
   finalizeFn();
 }
 (async () => {
