@@ -76,8 +76,9 @@ export function hostAllowsNatives(execArgv: readonly string[] = process.execArgv
 /**
  * The GC and `%FinalizeOptimization()`, made in one private vm context: `--expose-gc` is set just
  * long enough to create it (a host started with --expose-gc has its own `gc`, used instead), and
- * `--allow-natives-syntax` just long enough to compile one function in it (left alone when the host
- * runs with it), so the host's contexts get neither a global `gc` nor natives syntax.
+ * `--allow-natives-syntax` just long enough to compile one function in it and, each time, to call
+ * it (left alone when the host runs with it), so the host's contexts get neither a global `gc` nor
+ * natives syntax.
  */
 export function makeSettleTools(execArgv: readonly string[] = process.execArgv): SettleTools {
   const host = (globalThis as { gc?: unknown }).gc;
@@ -101,13 +102,29 @@ export function makeSettleTools(execArgv: readonly string[] = process.execArgv):
   }
   let finalizeOptimization: (() => void) | null = null;
   const natives = hostAllowsNatives(execArgv);
-  try {
-    if (!natives) v8.setFlagsFromString('--allow-natives-syntax');
+  // V8 may flush the function's bytecode when it has not run for a few GCs and compile it again
+  // at its next call, so natives syntax must be on at every call too, not only at the first
+  // compilation (with it off, a later call threw `SyntaxError: Unexpected token '%'`).
+  const withNatives = (f: () => unknown): unknown => {
+    if (natives) return f();
+    v8.setFlagsFromString('--allow-natives-syntax');
     try {
-      const fn = vm.runInContext('(function finalizeOptimization() { %FinalizeOptimization(); })', context) as unknown;
-      if (typeof fn === 'function') finalizeOptimization = () => void (fn as () => void)();
+      return f();
     } finally {
-      if (!natives) v8.setFlagsFromString('--no-allow-natives-syntax');
+      v8.setFlagsFromString('--no-allow-natives-syntax');
+    }
+  };
+  try {
+    const fn = withNatives(() => vm.runInContext('(function finalizeOptimization() { %FinalizeOptimization(); })', context));
+    if (typeof fn === 'function') {
+      finalizeOptimization = () => {
+        try {
+          withNatives(fn as () => void);
+        } catch (err) {
+          // Never a reason for a snapshot to fail: it settles without.
+          log('%%FinalizeOptimization failed, this snapshot settles without it: %o', err);
+        }
+      };
     }
   } catch (err) {
     // A V8 without the runtime function (it is V8's, for its tests): settle without it.

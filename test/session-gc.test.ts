@@ -94,10 +94,44 @@ test("takeSnapshot() sets --retain-maps-for-n-gc=0 for its read only and restore
   assert.ok(r.traces > 0);
 });
 
-test('natives syntax is set only while the settle compiles its function, and a host that runs with it keeps it', () => {
+test('natives syntax is set only while the settle compiles and calls its function, and a host that runs with it keeps it', () => {
   const natives = (flags: string[]) => flags.filter((f) => f.includes('natives'));
-  assert.deepEqual(natives(flagsSetBy([]).flags), ['--allow-natives-syntax', '--no-allow-natives-syntax']);
+  // Once at start() to compile, once around each of the two snapshots' calls.
+  const pair = ['--allow-natives-syntax', '--no-allow-natives-syntax'];
+  assert.deepEqual(natives(flagsSetBy([]).flags), [...pair, ...pair, ...pair]);
   assert.deepEqual(natives(flagsSetBy(['--allow-natives-syntax']).flags), []);
+});
+
+test('the finalization still runs when V8 flushed its bytecode between snapshots (--stress-flush-code)', () => {
+  // V8 compiles a flushed function again at its next call: with natives syntax off by then, that
+  // call threw "SyntaxError: Unexpected token '%'" out of takeSnapshot().
+  const script = `
+    const tracemalloc = require(${JSON.stringify(PKG)});
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+    tracemalloc.start();
+    tracemalloc.takeSnapshot();
+    let round = 0;
+    (function tick() {
+      for (let i = 0; i < 3; i++) gc();
+      if (++round < 5) return setTimeout(tick, 1);
+      const snap = tracemalloc.takeSnapshot();
+      let natives = true;
+      try { new Function('%FinalizeOptimization()'); } catch { natives = false; }
+      console.log(JSON.stringify({ traces: snap.traces.length, natives }));
+    })();
+  `;
+  const child = spawnSync(process.execPath, ['--stress-flush-code', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', NODE_DEBUG: 'tracemalloc' },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout) as { traces: number; natives: boolean };
+  assert.ok(out.traces > 0);
+  assert.equal(out.natives, false, 'natives syntax left on for the host');
+  assert.doesNotMatch(child.stderr, /FinalizeOptimization (failed|is not available)/);
 });
 
 test("takeSnapshot() restores the host's own --retain-maps-for-n-gc", () => {
