@@ -85,11 +85,17 @@ export function makeSettleTools(execArgv: readonly string[] = process.execArgv):
   let gc: (() => void) | null = typeof host === 'function' ? () => void (host as () => void)() : null;
   let context: vm.Context;
   try {
-    v8.setFlagsFromString('--expose-gc');
-    try {
+    if (gc !== null) {
+      // The host runs with --expose-gc: its flag stays as it is (its later contexts and workers
+      // get their `gc`).
       context = vm.createContext();
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
+    } else {
+      v8.setFlagsFromString('--expose-gc');
+      try {
+        context = vm.createContext();
+      } finally {
+        v8.setFlagsFromString('--no-expose-gc');
+      }
     }
   } catch (err) {
     log('no private context for the settle, snapshots settle with the read\'s GC only: %o', err);

@@ -102,6 +102,21 @@ test('natives syntax is set only while the settle compiles and calls its functio
   assert.deepEqual(natives(flagsSetBy(['--allow-natives-syntax']).flags), []);
 });
 
+test('a host started with --expose-gc keeps gc in the contexts and workers it makes after start()', () => {
+  const script = `
+    const tracemalloc = require(${JSON.stringify(PKG)});
+    tracemalloc.start();
+    tracemalloc.takeSnapshot();
+    const context = require('node:vm').runInNewContext('typeof gc');
+    const { Worker } = require('node:worker_threads');
+    new Worker('require("node:worker_threads").parentPort.postMessage(typeof gc)', { eval: true })
+      .on('message', (worker) => console.log(JSON.stringify({ main: typeof gc, context, worker })));
+  `;
+  const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), { main: 'function', context: 'function', worker: 'function' });
+});
+
 test('the finalization still runs when V8 flushed its bytecode between snapshots (--stress-flush-code)', () => {
   // V8 compiles a flushed function again at its next call: with natives syntax off by then, that
   // call threw "SyntaxError: Unexpected token '%'" out of takeSnapshot().
