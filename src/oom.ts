@@ -1,7 +1,8 @@
 /**
  * The watch behind `NODE_TRACEMALLOC_OOM_DUMP` and `tracemalloc run --oom-dump`: calls `onNear`
- * the first time V8's heap (the old generation and what the young one may promote into it) reaches
- * `thresholdPercent` of the old generation's limit (set by `--max-old-space-size`), so that a snapshot is written while there is still room to take it;
+ * the first time V8's heap (the old generation and what the young one may promote into it)
+ * reaches `thresholdPercent` of the old generation's limit (set by `--max-old-space-size`), so that
+ * a snapshot is written while there is still room to take it;
  * then again at each further `STEP_PERCENT` (80, 90 after 70), so that the last dump written is
  * the nearest to the crash while the first one is already safe on disk. It looks after every garbage collection (a `gc` performance entry)
  * and every `POLL_MS`: both need the event loop, so a leak inside one synchronous loop that

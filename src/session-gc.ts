@@ -63,6 +63,9 @@ export interface SettleTools {
   finalizeOptimization: (() => void) | null;
 }
 
+/** No GC and no finalization: a session that never settles ('fast', 'allocated', disposed). */
+export const NO_SETTLE_TOOLS: SettleTools = Object.freeze({ gc: null, finalizeOptimization: null });
+
 /** The host's `--allow-natives-syntax`: the last of it or its negation on the command line. */
 export function hostAllowsNatives(execArgv: readonly string[] = process.execArgv): boolean {
   let value = false;

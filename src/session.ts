@@ -14,7 +14,7 @@ import { MemoryCounter } from './memory.js';
 import { COLLECTED_SAMPLE_COST, LiveSampleCount, SESSION_FIXED_BYTES } from './sampler-memory.js';
 import { addProfile, releaseShapes } from './profile.js';
 import { CallFrameResolver, frameOwner } from './resolve.js';
-import { makeSettleTools, readSettled, type SettleMode, type SettleTools } from './session-gc.js';
+import { makeSettleTools, NO_SETTLE_TOOLS, readSettled, type SettleMode, type SettleTools } from './session-gc.js';
 import type { SessionOptions } from './session-options.js';
 import { noteSessionObjectForTesting, rawTraceSourceForTesting } from './session-testing.js';
 import type { Snapshot } from './snapshot.js';
@@ -66,7 +66,7 @@ export class TracingSession {
    */
   #clearedOrdinal = -1;
   /** The GC and the compiler finalization that settle the heap before a snapshot ('full' snapshotGC). */
-  #settleTools: SettleTools = { gc: null, finalizeOptimization: null };
+  #settleTools: SettleTools = NO_SETTLE_TOOLS;
 
   /** Starts every part in order; if one throws, the parts already started are stopped again. */
   static open(options: SessionOptions): TracingSession {
@@ -260,7 +260,7 @@ export class TracingSession {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#settleTools = { gc: null, finalizeOptimization: null };
+    this.#settleTools = NO_SETTLE_TOOLS;
     if (this.#foldTimer !== null) clearInterval(this.#foldTimer);
     this.#foldTimer = null;
     const steps: Array<() => void> = [

@@ -3,11 +3,16 @@
 // own value back: V8's default, or the one on the host's command line, even when the read throws.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { EXTRA_GCS, hostAllowsNatives, hostRetainMaps, makeSettleTools, readSettled, V8_RETAIN_MAPS_DEFAULT } from '../src/session-gc.js';
 
 const PKG = path.join(__dirname, '..', '..');
+
+/** Runs `script` with `node nodeArgs -e` in a fresh process, NODE_OPTIONS cleared, `env` added. */
+function runNode(nodeArgs: string[], script: string, env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [...nodeArgs, '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
+}
 
 test("hostRetainMaps reads the host's command line, else V8's default", () => {
   assert.equal(V8_RETAIN_MAPS_DEFAULT, 2);
@@ -83,7 +88,9 @@ function flagsSetBy(nodeArgs: string[], options = ''): { flags: string[]; gc: st
     tracemalloc.stop();
     console.log(JSON.stringify({ flags, gc: typeof globalThis.gc, traces: snap.traces.length + keep.length * 0 }));
   `;
-  return JSON.parse(execFileSync(process.execPath, [...nodeArgs, '-e', script], { encoding: 'utf8' })) as { flags: string[]; gc: string; traces: number };
+  const child = runNode(nodeArgs, script);
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as { flags: string[]; gc: string; traces: number };
 }
 
 test("takeSnapshot() sets --retain-maps-for-n-gc=0 for its read only and restores V8's default", () => {
@@ -112,7 +119,7 @@ test('a host started with --expose-gc keeps gc in the contexts and workers it ma
     new Worker('require("node:worker_threads").parentPort.postMessage(typeof gc)', { eval: true })
       .on('message', (worker) => console.log(JSON.stringify({ main: typeof gc, context, worker })));
   `;
-  const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = runNode(['--expose-gc'], script);
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), { main: 'function', context: 'function', worker: 'function' });
 });
@@ -138,10 +145,7 @@ test('the finalization still runs when V8 flushed its bytecode between snapshots
       console.log(JSON.stringify({ traces: snap.traces.length, natives }));
     })();
   `;
-  const child = spawnSync(process.execPath, ['--stress-flush-code', '-e', script], {
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', NODE_DEBUG: 'tracemalloc' },
-  });
+  const child = runNode(['--stress-flush-code'], script, { NODE_DEBUG: 'tracemalloc' });
   assert.equal(child.status, 0, child.stderr);
   const out = JSON.parse(child.stdout) as { traces: number; natives: boolean };
   assert.ok(out.traces > 0);
@@ -165,10 +169,8 @@ test('the preload settles its exit report the default way, and NODE_TRACEMALLOC_
   const spy = "const v8 = require('node:v8'); const fs = require('node:fs'); const set = v8.setFlagsFromString; " +
     "v8.setFlagsFromString = (f) => { fs.writeSync(2, 'FLAG ' + f + '\\n'); return set(f); };";
   const spawn = (extra: Record<string, string>) =>
-    spawnSync(process.execPath, ['-e', `${spy} require(${JSON.stringify(path.join(PKG, 'dist', 'register.js'))}); globalThis.keep = Array.from({ length: 5000 }, (_, i) => ({ i }));`], {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '', NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_TOP: '1', ...extra },
-    });
+    runNode([], `${spy} require(${JSON.stringify(path.join(PKG, 'dist', 'register.js'))}); globalThis.keep = Array.from({ length: 5000 }, (_, i) => ({ i }));`,
+      { NODE_TRACEMALLOC: '1', NODE_TRACEMALLOC_TOP: '1', ...extra });
   const full = spawn({});
   assert.equal(full.status, 0, full.stderr);
   const retain = (s: string) => s.split('\n').filter((l) => l.startsWith('FLAG --retain-maps-for-n-gc'));
